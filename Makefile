@@ -1,0 +1,51 @@
+# Every target builds the project's virtual environment (.venv) first when it is
+# missing or older than pyproject.toml, so `make test` alone works on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPEC ?= spec/openapi.yaml
+export SPEC
+GEN_PKG := generated/numbers_api
+
+.PHONY: all venv generate check-generated validate-spec lint test demo clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+generate: $(STAMP)
+	scripts/generate.sh $(GEN_PKG)
+	@echo "regenerated $(GEN_PKG) from $(SPEC)"
+
+check-generated: $(STAMP)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	scripts/generate.sh $$tmp/numbers_api && \
+	if ! diff -r -q -x __pycache__ $(GEN_PKG) $$tmp/numbers_api; then \
+		echo "ERROR: $(GEN_PKG) is stale: it differs from what $(SPEC) generates (files above)."; \
+		echo "Run 'make generate' and commit spec/ and generated/ together."; \
+		exit 1; \
+	fi; echo "generated/ is up to date with $(SPEC)"
+
+validate-spec: $(STAMP)
+	$(BIN)/openapi-spec-validator $(SPEC)
+
+lint: $(STAMP)
+	$(BIN)/ruff check numbers_async tests
+	$(BIN)/ruff format --check numbers_async tests
+	$(BIN)/mypy numbers_async tests
+
+test: validate-spec check-generated lint
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	@echo "make demo: the command line lands with the sandbox issue; nothing to run yet."
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
