@@ -1,5 +1,45 @@
-"""numbers-async: an asyncio client for the phone-number search API."""
+"""numbers-async: an asyncio client for the phone-number search API.
 
-__version__ = "0.1.0"
+Import everything from here; the generated low-level package stays behind this facade.
+"""
 
-__all__ = ["__version__"]
+from numbers_api.models import AvailableNumber
+
+from ._client import NumbersClient
+from ._retry import RetryPolicy
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    InternalServerError,
+    InvalidRequestError,
+    NumbersError,
+    PaymentRequiredError,
+    ProviderError,
+    ResponseValidationError,
+    UnexpectedStatusError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "AvailableNumber",
+    "BadRequestError",
+    "ClientClosedError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NumbersClient",
+    "NumbersError",
+    "PaymentRequiredError",
+    "ProviderError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "UnexpectedStatusError",
+    "__version__",
+]

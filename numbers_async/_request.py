@@ -1,0 +1,114 @@
+"""The one request loop: a single page, with the retry policy applied. Nothing else retries."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._parse import InvalidBody, parse_numbers
+from ._retry import RETRYABLE_STATUSES, RetryPolicy
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    NumbersError,
+    ResponseValidationError,
+    error_from_response,
+)
+
+if TYPE_CHECKING:
+    from numbers_api.models import AvailableNumber
+
+logger = logging.getLogger("numbers_async")
+
+
+class Requester:
+    """Sends page requests for one client: shared by all its searches, safe under concurrency."""
+
+    __slots__ = ("base_url", "closed", "headers", "http", "policy", "requests_sent", "timeout")
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        policy: RetryPolicy,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.headers = headers
+        self.timeout = timeout
+        self.policy = policy
+        self.closed = False
+        self.requests_sent = 0
+
+    async def fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
+        """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries."""
+        url = self.base_url + request["url"]
+        attempt = 0
+        while True:
+            if self.closed or self.http.is_closed:
+                raise ClientClosedError("the NumbersClient is closed")
+            attempt += 1
+            self.requests_sent += 1
+            try:
+                response = await self.http.request(
+                    request["method"],
+                    url,
+                    params=request["params"],
+                    headers=self.headers,
+                    timeout=self.timeout,
+                )
+            except httpx.TransportError as exc:
+                if self.closed:
+                    raise ClientClosedError(
+                        "the NumbersClient was closed during the search"
+                    ) from exc
+                failure: NumbersError = _connection_error(exc, attempt)
+                retry_after, what, tracking_id = None, type(exc).__name__, None
+            except httpx.DecodingError as exc:
+                raise ResponseValidationError(
+                    f"body could not be decoded: {exc}", response=None, attempts=attempt
+                ) from exc
+            except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
+                raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
+            else:
+                if response.is_success:
+                    try:
+                        return parse_numbers(response.content)
+                    except InvalidBody as exc:
+                        raise ResponseValidationError(
+                            str(exc), response=response, attempts=attempt
+                        ) from None
+                status_error = error_from_response(response, attempts=attempt)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise status_error
+                failure = status_error
+                retry_after = response.headers.get("retry-after")
+                what, tracking_id = str(response.status_code), status_error.tracking_id
+            retry = attempt - 1
+            if retry >= self.policy.max_retries:
+                raise failure
+            delay = self.policy.delay(retry, retry_after)
+            logger.warning(
+                "numbers-async: %s on attempt %d of %d (trackingId=%s); retrying in %.3f s",
+                what,
+                attempt,
+                self.policy.max_retries + 1,
+                tracking_id,
+                delay,
+            )
+            await self.policy.sleep(delay)
+
+
+def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:
+    """The NumbersError for a transport failure, naming its httpx type."""
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    detail = str(exc) or "no detail"
+    error = cls(f"{type(exc).__name__} after {attempts} attempt(s): {detail}", attempts=attempts)
+    error.__cause__ = exc  # raised later, outside the except block, when retries run out
+    return error

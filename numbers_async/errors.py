@@ -1,0 +1,213 @@
+"""Every error numbers-async raises, and the one place a response becomes an exception.
+
+    NumbersError
+    ├── InvalidRequestError (also ValueError)  bad argument; raised before any request
+    ├── ClientClosedError (also RuntimeError)  the client was closed before or during a search
+    ├── APIStatusError                         the API answered with a non-2xx status
+    │   ├── BadRequestError                    400
+    │   ├── AuthenticationError                401
+    │   ├── PaymentRequiredError               402
+    │   ├── InternalServerError                500
+    │   ├── ProviderError                      502
+    │   └── UnexpectedStatusError              any other non-2xx (503, 520, 302, ...)
+    ├── APIConnectionError                     no usable response, after retries
+    │   └── APITimeoutError                    ... because a timeout expired
+    └── ResponseValidationError                a 2xx whose body is not the documented shape
+
+Every error raised by a search carries ``partial_numbers``: the numbers already gathered by
+earlier pages (an empty list when the first page failed).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from numbers_api.models import AvailableNumber
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NumbersError",
+    "PaymentRequiredError",
+    "ProviderError",
+    "ResponseValidationError",
+    "UnexpectedStatusError",
+    "error_from_response",
+]
+
+
+class NumbersError(Exception):
+    """Base class of every error raised by numbers-async."""
+
+    partial_numbers: list[AvailableNumber]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.partial_numbers = []
+
+
+class InvalidRequestError(NumbersError, ValueError):
+    """An argument is invalid; raised before any request is sent."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class ClientClosedError(NumbersError, RuntimeError):
+    """The client was closed before or while the search ran."""
+
+
+class APIStatusError(NumbersError):
+    """The API answered with a non-2xx status; the seed's error body is unwrapped onto it."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        attempts: int,
+        tracking_id: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        fix: str | None = None,
+        provider: str | None = None,
+        provider_code: str | None = None,
+    ) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.attempts = attempts
+        self.tracking_id = tracking_id
+        self.code = code
+        self.message = message
+        self.fix = fix
+        self.provider = provider
+        self.provider_code = provider_code
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        head = f"{self.status_code} {self.code or self.response.reason_phrase or 'error'}".strip()
+        if self.message:
+            head += f": {self.message}"
+        elif self.tracking_id is None:
+            head += f" ({_describe_body(self.response)})"
+        if self.fix:
+            head += f" (fix: {self.fix})"
+        tags = []
+        if self.tracking_id:
+            tags.append(f"trackingId={self.tracking_id}")
+        if self.provider:
+            provider = self.provider
+            if self.provider_code:
+                provider += f"/{self.provider_code}"
+            tags.append(f"provider={provider}")
+        if tags:
+            head += f" [{', '.join(tags)}]"
+        return head
+
+
+class BadRequestError(APIStatusError):
+    """400: the API rejected the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the account's usage limits are exceeded."""
+
+
+class InternalServerError(APIStatusError):
+    """500: the API failed internally (not retried: the request may be at fault)."""
+
+
+class ProviderError(APIStatusError):
+    """502: the API's upstream number provider failed (retried)."""
+
+
+class UnexpectedStatusError(APIStatusError):
+    """Any other non-2xx status, including gateway statuses and non-IANA codes like 520."""
+
+
+class APIConnectionError(NumbersError):
+    """No usable response: the connection failed on every attempt."""
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class APITimeoutError(APIConnectionError):
+    """No usable response: a connect, read, write or pool timeout expired on every attempt."""
+
+
+class ResponseValidationError(NumbersError):
+    """A 2xx response whose body is not the documented shape."""
+
+    def __init__(self, problem: str, *, response: httpx.Response | None, attempts: int) -> None:
+        status = response.status_code if response is not None else None
+        super().__init__(f"{status or 'undecodable'} response body is invalid: {problem}")
+        self.response = response
+        self.status_code = status
+        self.problem = problem
+        self.attempts = attempts
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    500: InternalServerError,
+    502: ProviderError,
+}
+
+_ERROR_FIELDS = {
+    "code": "code",
+    "message": "message",
+    "fix": "fix",
+    "provider": "provider",
+    "providerCode": "provider_code",
+}
+
+
+def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatusError:
+    """Map a non-2xx response to its exception class, with every body field that could be read."""
+    cls = _STATUS_CLASSES.get(response.status_code, UnexpectedStatusError)
+    return cls(response, attempts=attempts, **_read_error_body(response.content))
+
+
+def _read_error_body(content: bytes) -> dict[str, str]:
+    """The seed's error fields found in a body, skipping whatever is absent or mistyped."""
+    try:
+        body: Any = json.loads(content)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    fields: dict[str, str] = {}
+    if isinstance(body.get("trackingId"), str):
+        fields["tracking_id"] = body["trackingId"]
+    detail = body.get("error")
+    if isinstance(detail, dict):
+        for key, name in _ERROR_FIELDS.items():
+            if isinstance(detail.get(key), str):
+                fields[name] = detail[key]
+    return fields
+
+
+def _describe_body(response: httpx.Response) -> str:
+    """A short, content-free description of a body that held no readable error."""
+    if not response.content:
+        return "empty body"
+    kind = response.headers.get("content-type", "no content type")
+    return f"undocumented body: {kind}, {len(response.content)} bytes"

@@ -1,0 +1,39 @@
+"""Fixtures: a recording sleep, and NumbersClients wired to httpx.MockTransport handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+from helpers import API_KEY, BASE_URL, Handler, SleepRecorder
+
+from numbers_async import NumbersClient
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+async def make_client(
+    sleeps: SleepRecorder,
+) -> AsyncIterator[Callable[..., NumbersClient]]:
+    """Builds clients on an httpx.MockTransport handler; sleeping is recorded, not done."""
+    made: list[NumbersClient] = []
+
+    def factory(handler: Handler, **options: Any) -> NumbersClient:
+        options.setdefault("api_key", API_KEY)
+        options.setdefault("base_url", BASE_URL)
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = NumbersClient(http_client=http, **options)
+        client.retry_policy = attrs.evolve(client.retry_policy, sleep=sleeps)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        await client.aclose()

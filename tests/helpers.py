@@ -1,0 +1,35 @@
+"""Fakes shared by the tests: seed-shaped bodies and a recording sleep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+BASE_URL = "http://numbers.test"
+API_KEY = "sk_test_s3cr3t_KEY_value"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def numbers_body(phone_numbers: list[str]) -> dict[str, Any]:
+    """A 200 body holding these phone numbers."""
+    return {"numbers": [{"phoneNumber": number} for number in phone_numbers]}
+
+
+def seed_error(
+    code: str = "provider_error", tracking_id: str = "trk_1", **extra: str
+) -> dict[str, Any]:
+    """An error body of the seed's shape."""
+    return {"trackingId": tracking_id, "error": {"code": code, "message": "it failed", **extra}}
+
+
+class SleepRecorder:
+    """Stands in for asyncio.sleep: records each delay and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)

@@ -1,0 +1,154 @@
+"""Invalid arguments raise InvalidRequestError naming the argument, before any request."""
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from helpers import API_KEY, BASE_URL, numbers_body
+
+from numbers_async import InvalidRequestError, NumbersClient
+
+MakeClient = Callable[..., NumbersClient]
+
+INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
+    ("country_code", {"country_code": ""}),
+    ("country_code", {"country_code": "U"}),
+    ("country_code", {"country_code": "USA"}),
+    ("country_code", {"country_code": "1A"}),
+    ("country_code", {"country_code": "ÜS"}),
+    ("country_code", {"country_code": None}),
+    ("country_code", {"country_code": 1}),
+    ("country_code", {"country_code": "U S"}),
+    ("limit", {"limit": 0}),
+    ("limit", {"limit": -1}),
+    ("limit", {"limit": True}),
+    ("limit", {"limit": 2.5}),
+    ("limit", {"limit": "10"}),
+    ("limit", {"limit": None}),
+    ("features", {"features": ["sms,voice"]}),
+    ("features", {"features": ["sms", "vo ice"]}),
+    ("features", {"features": ["sms", ""]}),
+    ("features", {"features": "sms,,voice"}),
+    ("features", {"features": "sms, voice"}),
+    ("features", {"features": ""}),
+    ("features", {"features": [1]}),
+    ("features", {"features": 5}),
+    ("features", {"features": {"sms"}}),
+    ("area_code", {"area_code": "41a"}),
+    ("area_code", {"area_code": "123456789"}),
+    ("area_code", {"area_code": ""}),
+    ("area_code", {"area_code": 415}),
+    ("area_code", {"area_code": "٤١٥"}),  # Arabic-Indic digits are not ASCII digits
+]
+
+
+@pytest.mark.parametrize(("argument", "kwargs"), INVALID_SEARCHES)
+async def test_invalid_search_arguments_fail_before_any_request(
+    make_client: MakeClient, argument: str, kwargs: dict[str, Any]
+) -> None:
+    """Each invalid argument raises InvalidRequestError naming it; nothing is sent."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=numbers_body([]))
+
+    client = make_client(handler)
+    call = {"country_code": "US", **kwargs}
+    country = call.pop("country_code")
+    with pytest.raises(InvalidRequestError) as caught:
+        await client.search(country, **call)
+    with pytest.raises(InvalidRequestError):
+        async for _ in client.iter_search(country, **call):
+            pass
+    assert caught.value.argument == argument
+    assert argument in str(caught.value)
+    assert repr(kwargs[argument])[:20] in str(caught.value)
+    assert sent == []
+    assert isinstance(caught.value, ValueError)
+
+
+INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
+    ("base_url", {"base_url": "ftp://numbers.test"}),
+    ("base_url", {"base_url": "numbers.test/v1"}),
+    ("base_url", {"base_url": "http://"}),
+    ("base_url", {"base_url": 5}),
+    ("api_key", {"api_key": "abc\ndef"}),
+    ("api_key", {"api_key": "abc def"}),
+    ("api_key", {"api_key": ""}),
+    ("timeout", {"timeout": 0}),
+    ("timeout", {"timeout": None}),
+    ("timeout", {"timeout": httpx.Timeout(None)}),
+    ("max_retries", {"max_retries": -1}),
+    ("max_retries", {"max_retries": 1.5}),
+    ("retry_initial_delay", {"retry_initial_delay": -0.1}),
+    ("retry_max_delay", {"retry_max_delay": "8"}),
+    ("http_client", {"http_client": object()}),
+]
+
+
+@pytest.mark.parametrize(("argument", "kwargs"), INVALID_CLIENTS)
+def test_invalid_client_arguments_fail_at_construction(
+    argument: str, kwargs: dict[str, Any]
+) -> None:
+    """A bad base URL, key, timeout or retry setting is refused when the client is built."""
+    options: dict[str, Any] = {"api_key": API_KEY, "base_url": BASE_URL, **kwargs}
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(**options)
+    assert caught.value.argument == argument
+    assert argument in str(caught.value)
+
+
+def test_key_is_not_repeated_in_its_own_error() -> None:
+    """The message for a malformed key does not contain the key."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(api_key="sk_live_SECRET\n", base_url=BASE_URL)
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "present"),
+    [("NUMBERS_API_KEY", {"NUMBERS_BASE_URL": BASE_URL}), ("NUMBERS_BASE_URL", {})],
+)
+def test_missing_configuration_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, present: dict[str, str]
+) -> None:
+    """Without argument or environment variable, the error says which variable to set."""
+    monkeypatch.delenv("NUMBERS_API_KEY", raising=False)
+    monkeypatch.delenv("NUMBERS_BASE_URL", raising=False)
+    for name, value in present.items():
+        monkeypatch.setenv(name, value)
+    api_key = None if variable == "NUMBERS_API_KEY" else API_KEY
+    with pytest.raises(InvalidRequestError, match=variable):
+        NumbersClient(api_key)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "params"),
+    [
+        ({}, {"countryCode": "US", "limit": "10"}),
+        ({"features": ["SMS", "voice", "sms"]}, {"features": "sms,voice"}),
+        ({"features": ("mms",)}, {"features": "mms"}),
+        ({"features": "Voice,SMS"}, {"features": "voice,sms"}),
+        ({"features": []}, {}),
+        ({"area_code": "415"}, {"areaCode": "415"}),
+        ({"limit": 7}, {"limit": "7"}),
+    ],
+)
+async def test_valid_arguments_are_normalized_on_the_wire(
+    make_client: MakeClient, kwargs: dict[str, Any], params: dict[str, str]
+) -> None:
+    """Lower-case country codes are upper-cased; features lower-cased, de-duplicated, joined."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=numbers_body([]))
+
+    await make_client(handler).search("us", **kwargs)
+    query = dict(sent[0].url.params)
+    assert query["countryCode"] == "US"
+    assert params.items() <= query.items()
+    if "features" not in params:
+        assert "features" not in query
