@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Self
 
@@ -13,16 +15,14 @@ from numbers_api.models import AvailableNumber
 from numbers_api.types import UNSET
 
 from . import _validation as check
-from ._pagination import Deduplicator, is_last_page, next_page_size
+from ._pagination import PAGE_MAX, Deduplicator, is_last_page, next_page_size
 from ._request import Requester
 from ._retry import RetryPolicy
+from ._transports import Transport, owned_http_client
 from ._version import __version__
-from .errors import NumbersError
+from .errors import InvalidRequestError, NumbersError
 
 USER_AGENT = f"numbers-async/{__version__} python-httpx/{httpx.__version__}"
-# One pool for the whole service: keep every connection alive so bursts reuse them instead of
-# reconnecting (httpx keeps only 20 alive by default).
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 class NumbersClient:
@@ -33,10 +33,15 @@ class NumbersClient:
     with 502, 503, 504, a connection error or a timeout are retried up to ``max_retries``
     times with full-jitter backoff (``Retry-After`` wins when the server sends one).
     With ``http_client`` the caller owns the connection pool and closes it; otherwise the
-    client owns one, closed by ``aclose()`` or ``async with``.
+    client owns one on ``transport`` ("httpx", or "aiohttp": several times the throughput under
+    concurrency, needs the ``aiohttp`` extra), closed by ``aclose()`` or ``async with``.
+
+    ``page_concurrency`` bounds the requests one large search keeps in flight (default 5: a
+    1,000-number search takes about five round trips instead of twenty, while one search never
+    holds more than 5 of the pool's 100 connections).
     """
 
-    __slots__ = ("_owns_http", "_requester")
+    __slots__ = ("_owns_http", "_page_concurrency", "_requester")
 
     def __init__(
         self,
@@ -48,6 +53,8 @@ class NumbersClient:
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 8.0,
         http_client: httpx.AsyncClient | None = None,
+        transport: Transport = "httpx",
+        page_concurrency: int = 5,
     ) -> None:
         key = check.api_key(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
         url = check.base_url(
@@ -59,13 +66,22 @@ class NumbersClient:
             max_delay=check.non_negative("retry_max_delay", retry_max_delay),
         )
         request_timeout = check.timeout(timeout)
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise check.InvalidRequestError(
+        self._page_concurrency = check.positive_int("page_concurrency", page_concurrency)
+        if http_client is None:
+            http_client = owned_http_client(transport, request_timeout)
+            self._owns_http = True
+        elif not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidRequestError(
                 "http_client", f"http_client must be an httpx.AsyncClient, got {http_client!r}"
             )
-        self._owns_http = http_client is None
+        elif transport != "httpx":
+            raise InvalidRequestError(
+                "transport", "pass transport= or http_client=, not both: http_client has its own"
+            )
+        else:
+            self._owns_http = False
         self._requester = Requester(
-            http=http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=request_timeout),
+            http=http_client,
             base_url=url,
             headers={"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT},
             timeout=request_timeout,
@@ -110,7 +126,8 @@ class NumbersClient:
         """
         numbers: list[AvailableNumber] = []
         try:
-            async for page in self._pages(country_code, features, area_code, limit):
+            pages = self._pages(country_code, features, area_code, limit, self._page_concurrency)
+            async for page in pages:
                 numbers.extend(page)
         except NumbersError as exc:
             exc.partial_numbers = numbers
@@ -124,15 +141,18 @@ class NumbersClient:
         features: list[str] | tuple[str, ...] | str | None = None,
         area_code: str | None = None,
         limit: int = 10,
-    ) -> AsyncIterator[AvailableNumber]:
-        """The numbers of ``search()``, yielded as each page arrives; no request is made
-        before iteration starts, nor after the caller stops iterating.
+    ) -> AsyncGenerator[AvailableNumber, None]:
+        """The numbers of ``search()``, yielded as each page arrives.
+
+        Lazy: no request before iteration starts, and at most one page is read ahead of the
+        caller (breaking out cancels it).
 
         Memory stays flat however many numbers stream by (only the phone numbers seen are kept,
         for de-duplication), so errors raised here carry an empty ``partial_numbers``: the
         caller already holds every number yielded.
         """
-        async for page in self._pages(country_code, features, area_code, limit):
+        read_ahead = min(2, self._page_concurrency)
+        async for page in self._pages(country_code, features, area_code, limit, read_ahead):
             for number in page:
                 yield number
 
@@ -142,28 +162,58 @@ class NumbersClient:
         features: object,
         area_code: object,
         limit: object,
+        window: int,
     ) -> AsyncIterator[list[AvailableNumber]]:
-        """The new numbers of each page until a pagination stop rule holds."""
+        """The new numbers of each page, in request order, until a pagination stop rule holds.
+
+        The first page goes alone (a short or empty inventory then costs one request); after
+        it, up to ``window`` requests are in flight, each sized to what is still missing once
+        the pages already in flight are counted, so their sum never exceeds the total.
+        """
         country = check.country_code(country_code)
         feature_list = check.features(features)
         area = check.area_code(area_code)
         remaining = check.limit(limit)
-        seen = Deduplicator()
-        while True:
-            asked = next_page_size(remaining)
-            request = search_available_numbers._get_kwargs(
-                country_code=country,
-                features=UNSET if feature_list is None else feature_list,
-                area_code=UNSET if area is None else area,
-                limit=asked,
+
+        def fetch(asked: int) -> Coroutine[None, None, list[AvailableNumber]]:
+            return self._requester.fetch(
+                search_available_numbers._get_kwargs(
+                    country_code=country,
+                    features=UNSET if feature_list is None else feature_list,
+                    area_code=UNSET if area is None else area,
+                    limit=asked,
+                )
             )
-            page = await self._requester.fetch(request)
-            new = seen.new_numbers(page, remaining)
-            remaining -= len(new)
-            if new:
-                yield new
-            if is_last_page(asked, len(page), len(new), remaining):
-                return
+
+        seen = Deduplicator()
+        pending: deque[tuple[int, asyncio.Task[list[AvailableNumber]]]] = deque()
+        in_flight = 0  # numbers asked for by the pending requests
+        width = 1
+        try:
+            while True:
+                if not pending and (width == 1 or remaining <= PAGE_MAX):
+                    asked = next_page_size(remaining)  # one request: no task needed
+                    page = await fetch(asked)
+                else:
+                    while len(pending) < width and remaining > in_flight:
+                        size = next_page_size(remaining - in_flight)
+                        pending.append((size, asyncio.ensure_future(fetch(size))))
+                        in_flight += size
+                    asked, task = pending.popleft()
+                    in_flight -= asked
+                    page = await task
+                new = seen.new_numbers(page, remaining)
+                remaining -= len(new)
+                if new:
+                    yield new
+                if is_last_page(asked, len(page), len(new), remaining):
+                    return
+                width = window
+        finally:
+            for _, task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
 
     async def aclose(self) -> None:
         """Close the owned connection pool; searches still running end with ClientClosedError."""

@@ -66,10 +66,8 @@ def area_code(value: object) -> str | None:
 
 
 def limit(value: object) -> int:
-    """A positive int (bool is refused): the total number of numbers wanted."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError("limit", f"limit must be an int >= 1, got {value!r}")
-    return value
+    """The total number of numbers wanted: an int >= 1."""
+    return positive_int("limit", value)
 
 
 def api_key(value: object) -> str:
@@ -122,6 +120,13 @@ def max_retries(value: object) -> int:
     """An int >= 0: extra attempts per page."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRequestError("max_retries", f"max_retries must be an int >= 0, got {value!r}")
+    return value
+
+
+def positive_int(name: str, value: object) -> int:
+    """An int >= 1 (bool refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(name, f"{name} must be an int >= 1, got {value!r}")
     return value
 
 

@@ -82,6 +82,7 @@ SCENARIOS = [
 ]
 
 
+@pytest.mark.parametrize("concurrency", [1, 5])
 @pytest.mark.parametrize(
     ("pages", "limit", "asked", "expected"),
     SCENARIOS,
@@ -93,12 +94,15 @@ async def test_request_sequence_and_result(
     limit: int,
     asked: list[int],
     expected: list[str],
+    concurrency: int,
 ) -> None:
-    """Each request asks min(50, missing); results are de-duplicated; every stop rule holds."""
+    """Each request asks min(50, missing), results are de-duplicated and every stop rule holds;
+    with pages in flight together the result is exactly the one-at-a-time result."""
     server = PagedServer(*pages)
-    numbers = await make_client(server).search("US", limit=limit)
-    assert server.limits == asked
+    numbers = await make_client(server, page_concurrency=concurrency).search("US", limit=limit)
     assert phones(numbers) == expected
+    one_at_a_time = server.limits if concurrency == 1 else server.limits[: len(asked)]
+    assert one_at_a_time == asked
 
 
 async def test_empty_inventory_returns_empty_list(make_client: MakeClient) -> None:
@@ -120,7 +124,7 @@ async def test_iter_search_yields_same_sequence(make_client: MakeClient) -> None
 async def test_iter_search_is_lazy_and_stops_when_caller_breaks(make_client: MakeClient) -> None:
     """No request before iteration; breaking out after the first page sends no more."""
     server = PagedServer(numbered(0, 50), numbered(50, 50), numbered(100, 50))
-    stream = make_client(server).iter_search("US", limit=150)
+    stream = make_client(server, page_concurrency=1).iter_search("US", limit=150)
     assert server.limits == []
     got = []
     async for number in stream:
@@ -136,7 +140,7 @@ async def test_failure_on_a_later_page_carries_partial_numbers(make_client: Make
         [httpx.Response(200, json=numbers_body(numbered(0, 50)))]
         + [httpx.Response(502, json=seed_error())] * 3
     )
-    client = make_client(lambda request: next(responses), max_retries=2)
+    client = make_client(lambda request: next(responses), max_retries=2, page_concurrency=1)
     with pytest.raises(ProviderError) as caught:
         await client.search("US", limit=100)
     assert phones(caught.value.partial_numbers) == numbered(0, 50)

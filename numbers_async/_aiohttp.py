@@ -1,0 +1,71 @@
+"""httpx-aiohttp's transport, with its errors mapped like httpx's own.
+
+httpx-aiohttp maps a dropped connection to ``ConnectTimeout`` and lets some aiohttp errors
+(a malformed response, for one) escape unmapped; here every aiohttp failure becomes the httpx
+exception httpx's own transport raises in the same situation, so both transports surface the
+same NumbersError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import cast
+
+import aiohttp
+import httpx
+import httpx_aiohttp
+
+__all__ = ["AiohttpTransport"]
+
+
+def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
+    """The httpx exception for an aiohttp (or timeout) failure, or None if it is not one."""
+    if isinstance(exc, httpx.TransportError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, SocketTimeoutError, ...
+        connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+        return (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc) or "timed out")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(str(exc))
+    if isinstance(exc, aiohttp.ClientError):
+        return httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except (TimeoutError, httpx.TransportError, aiohttp.ClientError) as exc:
+        mapped = _httpx_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+class _MappedStream(httpx.AsyncByteStream):
+    """A response body whose read errors are mapped too."""
+
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _mapped_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _mapped_errors():
+            await self._stream.aclose()
+
+
+class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
+    """httpx-aiohttp's transport with httpx-equivalent errors."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _mapped_errors():
+            response = await super().handle_async_request(request)
+        response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
+        return response

@@ -1,0 +1,126 @@
+"""Large searches fetch pages concurrently, bounded, sized to what is missing, in order."""
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+from helpers import numbers_body
+
+from numbers_async import NumbersClient, ProviderError
+
+MakeClient = Callable[..., NumbersClient]
+
+
+class SlowServer:
+    """Serves distinct numbers after a per-request delay; records sizes and peak concurrency."""
+
+    def __init__(self, delay: Callable[[int], float] = lambda index: 0.005) -> None:
+        self.delay = delay
+        self.limits: list[int] = []
+        self.in_flight = 0
+        self.peak = 0
+        self.finished = 0
+        self.short_after: int | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        index = len(self.limits)
+        size = int(request.url.params["limit"])
+        self.limits.append(size)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay(index))
+        finally:
+            self.in_flight -= 1
+        self.finished += 1
+        if self.short_after is not None and index >= self.short_after:
+            size = 3
+        return httpx.Response(
+            200, json=numbers_body([f"+1{index:04d}{n:06d}" for n in range(size)])
+        )
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 5, 8])
+async def test_in_flight_pages_are_bounded_and_never_ask_past_the_total(
+    make_client: MakeClient, concurrency: int
+) -> None:
+    """limit=1000 keeps at most page_concurrency requests in flight and asks exactly 1000."""
+    server = SlowServer()
+    client = make_client(server, page_concurrency=concurrency)
+    numbers = await client.search("US", limit=1000)
+    assert len(numbers) == 1000
+    assert server.peak == concurrency
+    assert sum(server.limits) == 1000
+    assert len(server.limits) == 20
+
+
+async def test_result_keeps_request_order_when_pages_finish_out_of_order(
+    make_client: MakeClient,
+) -> None:
+    """Later pages finishing first do not reorder the result: request order is kept."""
+    server = SlowServer(delay=lambda index: 0.02 if index % 2 else 0.001)
+    numbers = await make_client(server, page_concurrency=5).search("US", limit=400)
+    prefixes = [n.phone_number[2:6] for n in numbers]
+    assert prefixes == sorted(prefixes)
+    assert len(numbers) == 400
+
+
+async def test_short_page_stops_and_cancels_pages_in_flight(make_client: MakeClient) -> None:
+    """A short page ends the search; later pages in flight are cancelled, their numbers unused."""
+    server = SlowServer(delay=lambda index: 0.001 if index < 3 else 0.5)
+    server.short_after = 2
+    numbers = await make_client(server, page_concurrency=5).search("US", limit=1000)
+    assert len(numbers) == 50 + 50 + 3
+    assert server.in_flight == 0  # the slow requests were cancelled, not awaited
+    assert server.finished == 3
+
+
+async def test_failed_page_cancels_the_others_and_carries_partial_numbers(
+    make_client: MakeClient,
+) -> None:
+    """A page failing for good raises with the pages before it; the ones after are dropped."""
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        index = calls
+        if index == 3:
+            return httpx.Response(502)
+        await asyncio.sleep(0.001)
+        return httpx.Response(200, json=numbers_body([f"+1{index:04d}{n:06d}" for n in range(50)]))
+
+    client = make_client(handler, page_concurrency=5, max_retries=0)
+    with pytest.raises(ProviderError) as caught:
+        await client.search("US", limit=1000)
+    assert len(caught.value.partial_numbers) == 100
+
+
+async def test_iter_search_reads_at_most_one_page_ahead(make_client: MakeClient) -> None:
+    """While the caller holds a page, at most one more request has been made."""
+    server = SlowServer(delay=lambda index: 0.0)
+    stream = make_client(server, page_concurrency=5).iter_search("US", limit=1000)
+    seen = 0
+    async for _ in stream:
+        seen += 1
+        if seen % 50 == 0:
+            await asyncio.sleep(0.01)  # a slow consumer: requests could race ahead
+            assert len(server.limits) <= seen // 50 + 1
+        if seen == 200:
+            break
+    assert len(server.limits) <= 5
+    await stream.aclose()
+    assert server.in_flight == 0
+
+
+async def test_cancelling_a_concurrent_search_cancels_every_page(make_client: MakeClient) -> None:
+    """Cancelling the caller's task cancels all of its requests in flight."""
+    server = SlowServer(delay=lambda index: 0.001 if index == 0 else 5.0)
+    task = asyncio.create_task(make_client(server, page_concurrency=5).search("US", limit=1000))
+    await asyncio.sleep(0.05)
+    assert server.in_flight == 5
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert server.in_flight == 0
