@@ -67,9 +67,13 @@ class NumbersClient:
         )
         request_timeout = check.timeout(timeout)
         self._page_concurrency = check.positive_int("page_concurrency", page_concurrency)
+        headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
+        # An owned pool carries headers and timeout itself (cheaper than merging them into every
+        # request); a caller's client gets them per request and is never modified.
+        options: dict[str, object] = {}
+        self._owns_http = http_client is None
         if http_client is None:
-            http_client = owned_http_client(transport, request_timeout)
-            self._owns_http = True
+            http_client = owned_http_client(transport, request_timeout, headers)
         elif not isinstance(http_client, httpx.AsyncClient):
             raise InvalidRequestError(
                 "http_client", f"http_client must be an httpx.AsyncClient, got {http_client!r}"
@@ -79,14 +83,8 @@ class NumbersClient:
                 "transport", "pass transport= or http_client=, not both: http_client has its own"
             )
         else:
-            self._owns_http = False
-        self._requester = Requester(
-            http=http_client,
-            base_url=url,
-            headers={"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT},
-            timeout=request_timeout,
-            policy=policy,
-        )
+            options = {"headers": headers, "timeout": request_timeout}
+        self._requester = Requester(http=http_client, base_url=url, options=options, policy=policy)
 
     def __repr__(self) -> str:
         return f"<NumbersClient base_url={self._requester.base_url!r}>"

@@ -27,21 +27,19 @@ logger = logging.getLogger("numbers_async")
 class Requester:
     """Sends page requests for one client: shared by all its searches, safe under concurrency."""
 
-    __slots__ = ("base_url", "closed", "headers", "http", "policy", "requests_sent", "timeout")
+    __slots__ = ("base_url", "closed", "http", "options", "policy", "requests_sent")
 
     def __init__(
         self,
         *,
         http: httpx.AsyncClient,
         base_url: str,
-        headers: dict[str, str],
-        timeout: httpx.Timeout,
+        options: dict[str, Any],
         policy: RetryPolicy,
     ) -> None:
         self.http = http
         self.base_url = base_url
-        self.headers = headers
-        self.timeout = timeout
+        self.options = options  # per-request headers/timeout; empty when set on ``http`` itself
         self.policy = policy
         self.closed = False
         self.requests_sent = 0
@@ -57,11 +55,7 @@ class Requester:
             self.requests_sent += 1
             try:
                 response = await self.http.request(
-                    request["method"],
-                    url,
-                    params=request["params"],
-                    headers=self.headers,
-                    timeout=self.timeout,
+                    request["method"], url, params=request["params"], **self.options
                 )
             except httpx.TransportError as exc:
                 if self.closed:

@@ -17,10 +17,12 @@ Transport = Literal["httpx", "aiohttp"]
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
-def owned_http_client(transport: object, timeout: httpx.Timeout) -> httpx.AsyncClient:
-    """A new pooled AsyncClient on the chosen transport."""
+def owned_http_client(
+    transport: object, timeout: httpx.Timeout, headers: dict[str, str]
+) -> httpx.AsyncClient:
+    """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":
-        return httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=timeout)
+        return httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=timeout, headers=headers)
     if transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
@@ -29,7 +31,9 @@ def owned_http_client(transport: object, timeout: httpx.Timeout) -> httpx.AsyncC
                 "transport",
                 "transport='aiohttp' needs the aiohttp extra: pip install 'numbers-async[aiohttp]'",
             ) from exc
-        return httpx.AsyncClient(transport=AiohttpTransport(limits=DEFAULT_LIMITS), timeout=timeout)
+        return httpx.AsyncClient(
+            transport=AiohttpTransport(limits=DEFAULT_LIMITS), timeout=timeout, headers=headers
+        )
     raise InvalidRequestError(
         "transport", f"transport must be 'httpx' or 'aiohttp', got {transport!r}"
     )
