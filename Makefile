@@ -47,5 +47,13 @@ test: validate-spec check-generated lint
 demo: $(STAMP)
 	@echo "make demo: the command line lands with the sandbox issue; nothing to run yet."
 
+# Benchmarks are not tests: this measures the facade against the layers below it and writes
+# BENCHMARKS.md (about five minutes on 2 cores); `make test` only smoke-tests the harness.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -c 'import aiohttp, httpx_aiohttp' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -e '.[aiohttp]'
+	$(BIN)/python -m benchmarks --output BENCHMARKS.md --command 'make bench'
+
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

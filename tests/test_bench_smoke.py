@@ -1,0 +1,36 @@
+"""Smoke test of `make bench`: the harness runs end to end on tiny sizes; no timing is asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("## Targets", "## Server ceiling", "## W1", "## W2", "## W3", "## W4", "## W5")
+VARIANTS = (
+    "raw-httpx",
+    "raw-aiohttp",
+    "generated",
+    "facade-httpx",
+    "facade-aiohttp",
+    "httpx-over-aiohttp",
+)
+
+
+def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
+    """`python -m benchmarks --quick` writes every workload's table, each variant, the targets."""
+    output = tmp_path / "BENCHMARKS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--one-process", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = output.read_text(encoding="utf-8")
+    assert [section for section in SECTIONS if section not in report] == []
+    assert [name for name in VARIANTS if f"| `{name}` |" not in report] == []
+    assert report.count("| pass |") + report.count("| **FAIL** |") == 11
