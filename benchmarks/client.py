@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,12 +147,29 @@ def _server_delta(before: dict[str, float], after: dict[str, float]) -> dict[str
     }
 
 
-async def _timed(base_url: str, run: Callable[[], Awaitable[None]]) -> dict[str, float]:
-    before = server_stats(base_url)
+def _save_profile(profiler: Any, path: Path, show_all: bool) -> None:
+    """Write a pyinstrument profile as text (``show_all`` keeps library frames)."""
+    path.write_text(profiler.output_text(color=False, show_all=show_all), encoding="utf-8")
+
+
+async def _timed(job: dict[str, Any], run: Callable[[], Awaitable[None]]) -> dict[str, float]:
+    """Time ``run`` (CPU and wall) and the server's work meanwhile; profile it if asked."""
+    profiler = None
+    if job.get("profile"):
+        from pyinstrument import Profiler  # only for `python -m benchmarks.profile`
+
+        profiler = Profiler(interval=0.0002, async_mode="disabled")
+    before = server_stats(job["base_url"])
     cpu, wall = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.start()
     await run()
+    if profiler is not None:
+        profiler.stop()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {"cpu_s": cpu, "wall_s": wall, **_server_delta(before, server_stats(base_url))}
+    if profiler is not None:
+        _save_profile(profiler, Path(job["profile"]), job.get("profile_all", False))
+    return {"cpu_s": cpu, "wall_s": wall, **_server_delta(before, server_stats(job["base_url"]))}
 
 
 async def sequential(job: dict[str, Any]) -> dict[str, float]:
@@ -165,7 +183,7 @@ async def sequential(job: dict[str, Any]) -> dict[str, float]:
             for _ in range(n):
                 await search()
 
-        result = await _timed(job["base_url"], run)
+        result = await _timed(job, run)
     return {**result, "n": n}
 
 
@@ -186,7 +204,7 @@ async def concurrent(job: dict[str, Any]) -> dict[str, float]:
             await asyncio.gather(*(worker() for _ in range(width)))
 
         await burst(2 * width)  # warm-up: open the pool's connections
-        result = await _timed(job["base_url"], lambda: burst(n))
+        result = await _timed(job, lambda: burst(n))
     return {**result, "n": n}
 
 
