@@ -62,7 +62,19 @@ class _MappedStream(httpx.AsyncByteStream):
 
 
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
-    """httpx-aiohttp's transport with httpx-equivalent errors."""
+    """httpx-aiohttp's transport with httpx-equivalent errors, keeping no cookies."""
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """httpx-aiohttp's pooled session, with aiohttp's own cookie jar switched off: cookies
+        are httpx's business (and the owned httpx client keeps none)."""
+        if self.client is not None:
+            return super().get_client()
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.max_connections or 0,
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         with _mapped_errors():

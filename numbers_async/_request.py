@@ -13,6 +13,7 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
+    InvalidRequestError,
     NumbersError,
     ResponseValidationError,
     error_from_response,
@@ -51,12 +52,19 @@ class Requester:
         while True:
             if self.closed or self.http.is_closed:
                 raise ClientClosedError("the NumbersClient is closed")
+            try:
+                built = self.http.build_request(
+                    request["method"], url, params=request["params"], **self.options
+                )
+            except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
+                raise InvalidRequestError(
+                    "http_client",
+                    f"http_client cannot encode the request ({exc}): a cookie the server set?",
+                ) from exc
             attempt += 1
             self.requests_sent += 1
             try:
-                response = await self.http.request(
-                    request["method"], url, params=request["params"], **self.options
-                )
+                response, undecodable = await self._send(built)
             except httpx.TransportError as exc:
                 if self.closed:
                     raise ClientClosedError(
@@ -64,13 +72,15 @@ class Requester:
                     ) from exc
                 failure: NumbersError = _connection_error(exc, attempt)
                 retry_after, what, tracking_id = None, type(exc).__name__, None
-            except httpx.DecodingError as exc:
-                raise ResponseValidationError(
-                    f"body could not be decoded: {exc}", response=None, attempts=attempt
-                ) from exc
             except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
                 raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
             else:
+                if response.is_success and undecodable is not None:
+                    raise ResponseValidationError(
+                        f"body could not be decoded: {undecodable}",
+                        response=response,
+                        attempts=attempt,
+                    ) from undecodable
                 if response.is_success:
                     try:
                         return parse_numbers(response.content)
@@ -97,6 +107,20 @@ class Requester:
                 delay,
             )
             await self.policy.sleep(delay)
+
+    async def _send(
+        self, request: httpx.Request
+    ) -> tuple[httpx.Response, httpx.DecodingError | None]:
+        """The response, read, and the DecodingError if its body could not be decoded: the
+        status still decides which error that is (a 502 with a broken gzip body is retried)."""
+        response = await self.http.send(request, stream=True)
+        try:
+            await response.aread()
+        except httpx.DecodingError as exc:
+            return response, exc
+        finally:
+            await response.aclose()
+        return response, None
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:

@@ -5,6 +5,7 @@ aiohttp is imported only when selected, so ``import numbers_async`` stays as lig
 
 from __future__ import annotations
 
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Literal
 
 import httpx
@@ -17,12 +18,20 @@ Transport = Literal["httpx", "aiohttp"]
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
+def no_cookies() -> CookieJar:
+    """A jar that refuses every cookie: a service-wide client must not carry one response's
+    Set-Cookie into every later request (a non-ASCII one would make them all unsendable)."""
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+
 def owned_http_client(
     transport: object, timeout: httpx.Timeout, headers: dict[str, str]
 ) -> httpx.AsyncClient:
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":
-        return httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=timeout, headers=headers)
+        return httpx.AsyncClient(
+            limits=DEFAULT_LIMITS, timeout=timeout, headers=headers, cookies=no_cookies()
+        )
     if transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
@@ -32,7 +41,10 @@ def owned_http_client(
                 "transport='aiohttp' needs the aiohttp extra: pip install 'numbers-async[aiohttp]'",
             ) from exc
         return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=DEFAULT_LIMITS), timeout=timeout, headers=headers
+            transport=AiohttpTransport(limits=DEFAULT_LIMITS),
+            timeout=timeout,
+            headers=headers,
+            cookies=no_cookies(),
         )
     raise InvalidRequestError(
         "transport", f"transport must be 'httpx' or 'aiohttp', got {transport!r}"

@@ -183,11 +183,21 @@ _ERROR_FIELDS = {
 def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatusError:
     """Map a non-2xx response to its exception class, with every body field that could be read."""
     cls = _STATUS_CLASSES.get(response.status_code, UnexpectedStatusError)
-    return cls(response, attempts=attempts, **_read_error_body(response.content))
+    return cls(response, attempts=attempts, **_read_error_body(_content(response)))
 
 
-def _read_error_body(content: bytes) -> dict[str, str]:
+def _content(response: httpx.Response) -> bytes | None:
+    """The body, or None when it could not be decoded (a broken Content-Encoding)."""
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return None
+
+
+def _read_error_body(content: bytes | None) -> dict[str, str]:
     """The seed's error fields found in a body, skipping whatever is absent or mistyped."""
+    if content is None:
+        return {}
     try:
         body: Any = json.loads(content)
     except (ValueError, RecursionError):
@@ -207,7 +217,11 @@ def _read_error_body(content: bytes) -> dict[str, str]:
 
 def _describe_body(response: httpx.Response) -> str:
     """A short, content-free description of a body that held no readable error."""
-    if not response.content:
+    content = _content(response)
+    if content is None:
+        encoding = response.headers.get("content-encoding")
+        return f"body could not be decoded as Content-Encoding {encoding!r}"
+    if not content:
         return "empty body"
     kind = response.headers.get("content-type", "no content type")
-    return f"undocumented body: {kind}, {len(response.content)} bytes"
+    return f"undocumented body: {kind}, {len(content)} bytes"

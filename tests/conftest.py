@@ -13,6 +13,13 @@ from helpers import API_KEY, BASE_URL, Handler, SleepRecorder
 from numbers_async import NumbersClient
 
 
+@pytest.fixture(params=["httpx", "aiohttp"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once per NumbersClient transport."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()

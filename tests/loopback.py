@@ -1,74 +1,132 @@
 """A real HTTP/1.1 server on 127.0.0.1 for tests where sockets matter, scripted per request.
 
-Each request takes the next behaviour from ``script`` (then ``default``): "ok" answers 200
-with ``limit`` distinct numbers, "502" a seed error, "drop" closes the connection halfway
-through the body, "stall" never answers, "garbage" sends bytes that are not HTTP.
+Each request takes the next behaviour from ``script``, then from ``mix`` (behaviour ->
+probability, drawn from a seeded ``random.Random`` so a run is reproducible), then ``default``:
+"ok" answers 200 with ``limit`` distinct numbers (prefixed by the ``areaCode`` asked for, so a
+caller can tell its answer from another's), "502" or any other three-digit status a seed error
+(``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
+closes the connection halfway through the body, "stall" never answers (it waits for the client
+to hang up), "garbage" sends bytes that are not HTTP. ``heads`` keeps every request head read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
+
+SEED_ERROR = json.dumps(
+    {"trackingId": "trk_loop", "error": {"code": "provider_error", "message": "x"}}
+).encode()
+
+
+def reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Unknown"
 
 
 class LoopbackServer:
-    """Counts the requests it reads and the connections it has open."""
+    """Counts the requests it reads and the connections it has open (and their peak)."""
 
-    def __init__(self, script: list[str] | None = None, default: str = "ok") -> None:
+    def __init__(
+        self,
+        script: list[str] | None = None,
+        default: str = "ok",
+        *,
+        mix: dict[str, float] | None = None,
+        seed: int = 0,
+        error_headers: list[tuple[str, bytes]] | None = None,
+        error_body: bytes | None = None,
+    ) -> None:
         self.script = list(script or [])
         self.default = default
+        self.mix = dict(mix or {})
+        self.error_headers = list(error_headers or [])
+        self.error_body = error_body
+        self.heads: list[bytes] = []
         self.requests = 0
         self.open_connections = 0
+        self.peak_connections = 0
         self.base_url = ""
         self.handlers: set[asyncio.Task[None]] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
         self._counter = 0
+        self._random = random.Random(seed)
 
     def next_behaviour(self) -> str:
-        return self.script.pop(0) if self.script else self.default
+        if self.script:
+            return self.script.pop(0)
+        draw = self._random.random()
+        for behaviour, probability in self.mix.items():
+            if draw < probability:
+                return behaviour
+            draw -= probability
+        return self.default
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
+        self.peak_connections = max(self.peak_connections, self.open_connections)
         task = asyncio.current_task()
         assert task is not None
         self.handlers.add(task)
+        self.writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 self.requests += 1
+                self.heads.append(head)
                 target = head.split(b" ", 2)[1].decode()
-                if not await self.respond(self.next_behaviour(), target, writer):
+                if not await self.respond(self.next_behaviour(), target, reader, writer):
                     return
         except (asyncio.IncompleteReadError, ConnectionError):
             return
         finally:
             self.open_connections -= 1
             self.handlers.discard(task)
+            self.writers.discard(writer)
             writer.close()
 
-    async def respond(self, behaviour: str, target: str, writer: asyncio.StreamWriter) -> bool:
+    async def respond(
+        self,
+        behaviour: str,
+        target: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
         """Write one response; False when the connection must end."""
         if behaviour == "stall":
-            await asyncio.sleep(3600)
+            while await reader.read(4096):  # until the client hangs up
+                pass
+            return False
         if behaviour == "garbage":
             writer.write(b"\x00\x01 this is not HTTP \xff\r\n\r\n")
             await writer.drain()
             return False
-        if behaviour == "502":
-            status = b"502 Bad Gateway"
-            body = json.dumps(
-                {"trackingId": "trk_loop", "error": {"code": "provider_error", "message": "x"}}
-            ).encode()
+        content_type = b"application/json"
+        extra = b""
+        if behaviour.isdigit():
+            status = b"%s %s" % (behaviour.encode(), reason(int(behaviour)))
+            body = SEED_ERROR if self.error_body is None else self.error_body
+            extra = b"".join(b"%s: %s\r\n" % (k.encode(), v) for k, v in self.error_headers)
+        elif behaviour == "html":
+            status, content_type = b"200 OK", b"text/html; charset=utf-8"
+            body = b"<html><body><h1>Service Unavailable</h1></body></html>"
         else:
             status = b"200 OK"
-            limit = int(parse_qs(urlsplit(target).query).get("limit", ["10"])[0])
+            query = parse_qs(urlsplit(target).query)
+            limit = int(query.get("limit", ["10"])[0])
+            area = query.get("areaCode", ["415"])[0]
             start, self._counter = self._counter, self._counter + limit
-            numbers = [{"phoneNumber": f"+1415{n:07d}"} for n in range(start, start + limit)]
+            numbers = [{"phoneNumber": f"+1{area}{n:07d}"} for n in range(start, start + limit)]
             body = json.dumps({"numbers": numbers}).encode()
-        head = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-        writer.write(head % (status, len(body)))
+        head = b"HTTP/1.1 %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n"
+        writer.write(head % (status, content_type, len(body), extra))
         if behaviour == "drop":
             writer.write(body[: len(body) // 2])
             await writer.drain()
@@ -81,14 +139,16 @@ class LoopbackServer:
 @asynccontextmanager
 async def serve(server: LoopbackServer) -> AsyncIterator[LoopbackServer]:
     """Run ``server`` on an ephemeral 127.0.0.1 port for the duration of the block."""
-    tcp = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    tcp = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=1024)
     port = tcp.sockets[0].getsockname()[1]
     server.base_url = f"http://127.0.0.1:{port}"
     try:
         yield server
     finally:
         tcp.close()
-        for handler in list(server.handlers):
-            handler.cancel()
+        # Hang up rather than cancel: a cancelled connection handler makes Python 3.11's
+        # asyncio log "Exception in callback" at ERROR, which tests of logging would see.
+        for writer in list(server.writers):
+            writer.transport.abort()
         await asyncio.gather(*server.handlers, return_exceptions=True)
         await tcp.wait_closed()

@@ -18,14 +18,6 @@ from numbers_async import (
 )
 from numbers_async._transports import Transport
 
-TRANSPORTS = ["httpx", "aiohttp"]
-
-
-@pytest.fixture(params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
 
 @pytest.fixture
 async def server() -> AsyncIterator[LoopbackServer]:

@@ -1,0 +1,83 @@
+"""Soak: a flapping provider on real loopback sockets is absorbed by retries, on both transports."""
+
+import asyncio
+import time
+from typing import Any, cast
+
+import httpx
+from helpers import until
+from loopback import LoopbackServer, serve
+
+from numbers_async import NumbersClient, NumbersError
+from numbers_async._transports import Transport
+
+SEARCHES = 2_000
+IN_FLIGHT = 200
+FAULTS = {"502": 0.20, "drop": 0.05, "stall": 0.02}
+READ_TIMEOUT = 0.3
+
+
+async def test_flapping_provider_soak(transport: str) -> None:
+    """2,000 searches against 20% 502s, 5% drops, 2% stalls: ≥99.5% succeed, nothing leaks."""
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    outcomes: dict[int, list[str] | BaseException] = {}
+
+    async with serve(LoopbackServer(mix=FAULTS, seed=20_000)) as server:
+        client = NumbersClient(
+            "sk_soak",
+            base_url=server.base_url,
+            transport=cast(Transport, transport),
+            timeout=httpx.Timeout(10.0, read=READ_TIMEOUT),  # stalls time out; nothing else does
+            max_retries=5,
+            retry_initial_delay=0,
+        )
+
+        async def one(index: int) -> None:
+            async with gate:
+                try:
+                    found = await client.search("US", area_code=f"{index:04d}", limit=limit(index))
+                    outcomes[index] = [number.phone_number for number in found]
+                except Exception as exc:  # recorded, then asserted to be a NumbersError
+                    outcomes[index] = exc
+
+        started = time.perf_counter()
+        async with client:
+            await asyncio.gather(*(one(index) for index in range(SEARCHES)))
+            busy = connections_in_use(client)
+        elapsed = time.perf_counter() - started
+        all_closed = await until(lambda: server.open_connections == 0)
+        leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        requests, peak = server.requests, server.peak_connections
+
+    failures = [o for o in outcomes.values() if isinstance(o, BaseException)]
+    print(
+        f"\nsoak[{transport}]: {SEARCHES} searches in {elapsed:.2f} s, "
+        f"{SEARCHES - len(failures)} succeeded ({1 - len(failures) / SEARCHES:.2%}), "
+        f"{requests} requests seen, {client.requests_sent} attempts, peak {peak} connections, "
+        f"failures: {sorted({type(f).__name__ for f in failures})}"
+    )
+    assert len(outcomes) == SEARCHES
+    assert all(isinstance(failure, NumbersError) for failure in failures), failures[:3]
+    assert len(failures) <= SEARCHES * 0.005
+    for index, outcome in outcomes.items():
+        if isinstance(outcome, list):
+            assert len(outcome) == len(set(outcome)) == limit(index)
+            assert all(number.startswith(f"+1{index:04d}") for number in outcome)
+    assert leftover == []
+    assert busy == 0  # every connection went back to the pool idle or was discarded
+    assert all_closed
+    assert requests == client.requests_sent > SEARCHES  # the faults did force retries
+    assert peak <= 100  # the pool's bound held
+
+
+def limit(index: int) -> int:
+    """Sizes from 1 to 50 numbers: one page each."""
+    return 1 + index * 7 % 50
+
+
+def connections_in_use(client: NumbersClient) -> int:
+    """Connections the client's pool holds that are not idle (a leak when no search runs)."""
+    pool: Any = client._requester.http._transport
+    if isinstance(pool, httpx.AsyncHTTPTransport):
+        return sum(not connection.is_idle() for connection in pool._pool.connections)
+    return len(pool.client.connector._acquired)
