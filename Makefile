@@ -15,7 +15,7 @@ all: test
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp,sandbox]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp,sandbox,cli]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,7 +45,7 @@ test: validate-spec check-generated lint
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	@echo "make demo: the command line lands with the sandbox issue; nothing to run yet."
+	$(BIN)/numbers-async search US --features sms,voice --limit 120 --sandbox
 
 # Benchmarks are not tests: this measures the facade against the layers below it and writes
 # BENCHMARKS.md (about five minutes on 2 cores); `make test` only smoke-tests the harness.

@@ -1,0 +1,39 @@
+"""The ``numbers-async`` command: search available numbers, or serve the sandbox API.
+
+    numbers-async search US --features sms,voice --limit 120 --sandbox
+    numbers-async sandbox --port 8080
+
+Exit status: 0 success, 1 the API answered with an error (or could not be reached),
+2 bad usage or invalid input. Results go to stdout, everything else to stderr; the API key is
+never printed. The core needs nothing beyond the library; ``--sandbox`` and ``sandbox`` need
+the ``cli`` (or ``sandbox``) extra.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from ._args import INTERRUPTED, USAGE_ERROR, build_parser
+from ._extras import MissingExtraError
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "sandbox":
+            from ._serve import run_sandbox
+
+            return run_sandbox(args)
+        from ._search import run_search
+
+        return run_search(args)
+    except MissingExtraError as error:
+        print(f"numbers-async: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("numbers-async: interrupted", file=sys.stderr)
+        return INTERRUPTED

@@ -1,0 +1,93 @@
+"""The command line's grammar: subcommands, options, their checks and the exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+from numbers_async import __version__
+
+SUCCESS = 0
+API_ERROR = 1
+USAGE_ERROR = 2  # argparse's own status for bad usage
+INTERRUPTED = 130  # the shell's convention for Ctrl+C
+
+FORMATS = ("table", "json", "ndjson", "csv")
+
+N = TypeVar("N", int, float)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``numbers-async``: ``search`` and ``sandbox`` subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="numbers-async",
+        description="Search available phone numbers, or serve the offline sandbox API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser(
+        "search",
+        help="search available numbers",
+        description="Search available numbers; results on stdout, notices and errors on stderr.",
+    )
+    search.add_argument("country", metavar="COUNTRY", help="ISO 3166-1 alpha-2 code, e.g. US")
+    search.add_argument("--features", help="comma-separated features every number must have")
+    search.add_argument("--area-code", help="national destination code, e.g. 415")
+    search.add_argument(
+        "--limit", type=_ranged(int, 1), default=10, help="how many numbers to find (default 10)"
+    )
+    search.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    search.add_argument("--base-url", help="API base URL (default: $NUMBERS_BASE_URL)")
+    search.add_argument("--api-key", help="API key (default: $NUMBERS_API_KEY)")
+    search.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="search the embedded sandbox in-process (no network, no key)",
+    )
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the sandbox API on loopback",
+        description="Serve the sandbox API on a loopback address until interrupted.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    sandbox.add_argument(
+        "--port", type=_ranged(int, 0, 65535), default=8080, help="default 8080; 0 picks one"
+    )
+    sandbox.add_argument(
+        "--fail-rate",
+        type=_ranged(float, 0.0, 1.0),
+        default=0.0,
+        help="share of searches failing with 502",
+    )
+    sandbox.add_argument(
+        "--latency", type=_ranged(float, 0.0), default=0.0, help="seconds added to every response"
+    )
+    sandbox.add_argument("--seed", type=int, default=0, help="inventory and sampling seed")
+    sandbox.add_argument(
+        "--quota",
+        type=_ranged(int, 0),
+        default=None,
+        help="searches served before every request gets 402",
+    )
+    sandbox.add_argument("--api-key", default="sandbox", help="key clients must send")
+    return parser
+
+
+def _ranged(kind: Callable[[str], N], low: N, high: N | None = None) -> Callable[[str], N]:
+    """An argparse type: a ``kind`` number from ``low`` to ``high``, with a message naming both."""
+    bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number {bounds}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text!r}")
+        return value
+
+    return parse

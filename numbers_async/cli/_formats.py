@@ -1,0 +1,108 @@
+"""Output formats: each writer takes numbers as they arrive and writes them to stdout.
+
+``ndjson`` and ``csv`` stream a line per number; ``table`` (aligned columns need every row)
+and ``json`` (one array) write at ``finish()``. JSON keeps the API's own field names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO
+
+from numbers_async import AvailableNumber
+
+COLUMNS = ("phoneNumber", "phoneNumberType", "locality", "administrativeArea", "features")
+TABLE_HEADINGS = ("PHONE NUMBER", "TYPE", "LOCALITY", "REGION", "FEATURES")
+
+
+class Writer(Protocol):
+    """Writes numbers in one format."""
+
+    def add(self, number: AvailableNumber) -> None:
+        """Take the next number."""
+
+    def finish(self) -> None:
+        """Write whatever is still held back; called once, also after an error."""
+
+
+def make_writer(name: str, out: TextIO) -> Writer:
+    """The writer of format ``name`` (one of ``FORMATS``) on ``out``."""
+    writers: dict[str, Callable[[TextIO], Writer]] = {
+        "table": TableWriter,
+        "json": JsonWriter,
+        "ndjson": NdjsonWriter,
+        "csv": CsvWriter,
+    }
+    return writers[name](out)
+
+
+def _cells(number: AvailableNumber) -> list[str]:
+    """The text of each column for one number; absent fields are empty."""
+    fields: dict[str, Any] = number.to_dict()
+    features = fields.get("features")
+    fields["features"] = ",".join(features) if isinstance(features, list) else ""
+    return [str(fields.get(column, "")) for column in COLUMNS]
+
+
+class TableWriter:
+    """An aligned table for people: a heading row, then one number per row."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._rows: list[list[str]] = [list(TABLE_HEADINGS)]
+
+    def add(self, number: AvailableNumber) -> None:
+        self._rows.append([cell or "-" for cell in _cells(number)])
+
+    def finish(self) -> None:
+        widths = [max(len(row[i]) for row in self._rows) for i in range(len(TABLE_HEADINGS))]
+        for row in self._rows:
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self._out.write(line.rstrip() + "\n")
+
+
+class JsonWriter:
+    """One JSON array of the API's number objects."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._numbers: list[dict[str, Any]] = []
+
+    def add(self, number: AvailableNumber) -> None:
+        self._numbers.append(number.to_dict())
+
+    def finish(self) -> None:
+        json.dump(self._numbers, self._out, indent=2, ensure_ascii=False)
+        self._out.write("\n")
+
+
+class NdjsonWriter:
+    """One JSON object per line, written (and flushed) as each number arrives."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def add(self, number: AvailableNumber) -> None:
+        self._out.write(json.dumps(number.to_dict(), ensure_ascii=False) + "\n")
+        self._out.flush()
+
+    def finish(self) -> None:
+        self._out.flush()
+
+
+class CsvWriter:
+    """CSV with the API's field names as header; features comma-joined in one cell."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._csv = csv.writer(out, lineterminator="\n")
+        self._csv.writerow(COLUMNS)
+
+    def add(self, number: AvailableNumber) -> None:
+        self._csv.writerow(_cells(number))
+        self._out.flush()
+
+    def finish(self) -> None:
+        self._out.flush()

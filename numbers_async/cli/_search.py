@@ -1,0 +1,133 @@
+"""``numbers-async search``: one search, its numbers on stdout, notices and errors on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TextIO
+
+from numbers_async import (
+    APIStatusError,
+    InvalidRequestError,
+    NumbersClient,
+    NumbersError,
+)
+
+from ._args import API_ERROR, SUCCESS, USAGE_ERROR
+from ._extras import load
+from ._formats import make_writer
+from ._progress import ProgressBar
+
+PAGE_SIZE = 50  # the API's most numbers per request: more than this takes several pages
+# The command's name for each argument the library may reject.
+FLAGS = {
+    "country_code": "COUNTRY",
+    "features": "--features",
+    "area_code": "--area-code",
+    "limit": "--limit",
+    "api_key": "--api-key",
+    "base_url": "--base-url",
+}
+
+
+class UsageError(Exception):
+    """Bad usage or invalid input, reported with the argument it concerns."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"argument {argument}: {message}")
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Run the search ``args`` describe; returns the exit status."""
+    try:
+        client = _client(args)
+    except UsageError as error:
+        return _usage_error(error)
+    return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
+
+
+def _client(args: argparse.Namespace) -> NumbersClient:
+    """The client to search with: the embedded sandbox, or the API the options name."""
+    if args.sandbox:
+        for flag, value in (("--base-url", args.base_url), ("--api-key", args.api_key)):
+            if value is not None:
+                raise UsageError(flag, "not allowed with --sandbox, which needs neither")
+        sandbox = load("numbers_async.sandbox", "--sandbox")
+        client: NumbersClient = sandbox.sandbox_client()
+        return client
+    for flag, value, variable in (
+        ("--base-url", args.base_url, "NUMBERS_BASE_URL"),
+        ("--api-key", args.api_key, "NUMBERS_API_KEY"),
+    ):
+        if not (value or os.environ.get(variable)):
+            raise UsageError(flag, f"missing: pass {flag}, set {variable}, or use --sandbox")
+    try:
+        return NumbersClient(api_key=args.api_key, base_url=args.base_url)
+    except InvalidRequestError as error:
+        raise UsageError(FLAGS.get(error.argument, error.argument), str(error)) from None
+
+
+async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Stream the numbers to the chosen format; report a shortfall or an error on ``err``."""
+    writer = make_writer(args.format, out)
+    progress = ProgressBar(args.limit, err) if args.limit > PAGE_SIZE and err.isatty() else None
+    found = 0
+    try:
+        async with client:
+            numbers = client.iter_search(
+                args.country, features=args.features, area_code=args.area_code, limit=args.limit
+            )
+            async for number in numbers:
+                writer.add(number)
+                found += 1
+                if progress is not None:
+                    progress.update(found)
+    except InvalidRequestError as error:
+        _clear(progress)
+        return _usage_error(UsageError(FLAGS.get(error.argument, error.argument), str(error)))
+    except NumbersError as error:
+        _clear(progress)
+        writer.finish()
+        _report(error, found, err)
+        return API_ERROR
+    _clear(progress)
+    writer.finish()
+    if found < args.limit:
+        err.write(f"numbers-async: found {found} of {args.limit} numbers asked for\n")
+    return SUCCESS
+
+
+def _clear(progress: ProgressBar | None) -> None:
+    if progress is not None:
+        progress.clear()
+
+
+def _usage_error(error: UsageError) -> int:
+    print(f"numbers-async search: error: {error}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _report(error: NumbersError, found: int, err: TextIO) -> None:
+    """The API's error on ``err``: message, fix hint and tracking id, with no traceback."""
+    lines = [f"numbers-async: error: {_headline(error)}"]
+    if isinstance(error, APIStatusError):
+        if error.fix:
+            lines.append(f"  fix: {error.fix}")
+        if error.provider:
+            code = f" (code {error.provider_code})" if error.provider_code else ""
+            lines.append(f"  provider: {error.provider}{code}")
+        if error.tracking_id:
+            lines.append(f"  tracking id: {error.tracking_id}")
+        if error.attempts > 1:
+            lines.append(f"  attempts: {error.attempts}")
+    if found:
+        lines.append(f"  {found} numbers were found before the error (written to stdout)")
+    err.write("\n".join(lines) + "\n")
+
+
+def _headline(error: NumbersError) -> str:
+    if isinstance(error, APIStatusError) and error.message:
+        return f"{error.status_code} {error.code or 'error'}: {error.message}"
+    return str(error)

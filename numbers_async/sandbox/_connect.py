@@ -1,0 +1,30 @@
+"""A NumbersClient wired to a sandbox app in-process: no socket, no network, no retry sleeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from numbers_async import NumbersClient
+
+from ._app import SandboxApp, create_app
+
+# A reserved top-level domain (RFC 2606): even a misrouted request could never leave the host.
+SANDBOX_BASE_URL = "http://sandbox.numbers-async.invalid"
+
+
+def sandbox_client(app: SandboxApp | None = None, **options: Any) -> NumbersClient:
+    """A ``NumbersClient`` searching ``app`` (a fresh ``create_app()`` when ``None``) in-process.
+
+    Requests go through ``httpx.ASGITransport``: no socket is opened, so there is nothing to
+    leak if the client is never closed. The key defaults to the app's and retries wait no time;
+    ``options`` may override those (``api_key="wrong"`` to test a 401) or pass any other
+    ``NumbersClient`` option.
+    """
+    app = create_app() if app is None else app
+    options.setdefault("api_key", app.api_key)
+    options.setdefault("retry_initial_delay", 0.0)
+    options.setdefault("retry_max_delay", 0.0)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE_URL)
+    return NumbersClient(base_url=SANDBOX_BASE_URL, http_client=http, **options)

@@ -1,0 +1,85 @@
+"""Running the numbers-async command as a user would: a subprocess, stdout and stderr apart."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+COMMAND = [sys.executable, "-m", "numbers_async.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the client's variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBERS_")}
+    return {**env, **extra}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``numbers-async args...`` with stdout and stderr captured apart (neither a terminal)."""
+    return subprocess.run(
+        [*COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env() if env is None else env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def run_cli_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
+    """``numbers-async args...`` with stderr on a pseudo-terminal: (status, stdout, stderr)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [*COMMAND, *args],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            stdin=subprocess.DEVNULL,
+            env=clean_env(),
+            text=True,
+        )
+        os.close(terminal)
+        stdout, _ = process.communicate(timeout=60)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side is closed once the process is gone
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return process.returncode, stdout, b"".join(chunks).decode()
+    finally:
+        os.close(controller)
+
+
+@contextmanager
+def served_sandbox(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``numbers-async sandbox --port 0 args...`` running: yields its base URL and process."""
+    process = subprocess.Popen(
+        [*COMMAND, "sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.startswith("Sandbox API serving at http://127.0.0.1:"), banner
+        yield banner.split()[4], process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -1,0 +1,215 @@
+"""The numbers-async command end to end, as subprocesses: output formats, notices, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import phonenumbers
+import pytest
+from cli_support import clean_env, run_cli, run_cli_with_terminal_stderr, served_sandbox
+
+SECRET_KEY = "sk_live_do_not_print_4f9a2b"
+API_FIELDS = {"phoneNumber", "locality", "administrativeArea", "phoneNumberType", "features"}
+
+
+def test_the_console_script_is_installed() -> None:
+    """pip installs a numbers-async script running numbers_async.cli:main."""
+    (script,) = entry_points(group="console_scripts", name="numbers-async")
+    assert script.value == "numbers_async.cli:main"
+
+
+def test_the_demo_prints_a_table_of_distinct_valid_numbers() -> None:
+    """The README's demo: 120 distinct valid US numbers with localities, nothing on stderr."""
+    result = run_cli("search", "US", "--features", "sms,voice", "--limit", "120", "--sandbox")
+    heading, *rows = result.stdout.splitlines()
+    assert (result.returncode, result.stderr) == (0, "")
+    assert heading.split() == ["PHONE", "NUMBER", "TYPE", "LOCALITY", "REGION", "FEATURES"]
+    assert len(rows) == 120
+    numbers = [row.split()[0] for row in rows]
+    assert len(set(numbers)) == 120
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in numbers)
+    assert all("sms,voice" in row and " - " not in row for row in rows)
+    assert len({len(row.rsplit(maxsplit=1)[0].rstrip()) for row in rows}) <= 2  # aligned
+
+
+def test_json_is_one_array_with_the_api_field_names() -> None:
+    """--format json prints one array of objects keyed like the API (phoneNumber, ...)."""
+    result = run_cli("search", "GB", "--limit", "60", "--format", "json", "--sandbox")
+    numbers = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert len(numbers) == 60
+    assert all("phoneNumber" in n and set(n) <= API_FIELDS for n in numbers)
+    assert any(set(n) == API_FIELDS for n in numbers)
+
+
+def test_ndjson_prints_one_object_per_line() -> None:
+    """--format ndjson prints one JSON object per line, one line per number."""
+    result = run_cli(
+        "search", "DE", "--area-code", "30", "--limit", "75", "--format", "ndjson", "--sandbox"
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0
+    assert len(lines) == 75
+    assert all(json.loads(line)["locality"] == "Berlin" for line in lines)
+
+
+def test_csv_has_a_header_of_api_field_names_and_a_row_per_number() -> None:
+    """--format csv writes a header row of API field names, then one row per number."""
+    result = run_cli(
+        "search", "FR", "--features", "sms", "--limit", "20", "--format", "csv", "--sandbox"
+    )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.returncode == 0
+    assert len(rows) == 20
+    assert set(rows[0]) == API_FIELDS
+    assert all("sms" in row["features"].split(",") for row in rows)
+
+
+def test_a_shortfall_is_noticed_on_stderr_only() -> None:
+    """When fewer numbers exist than asked, stderr says how many of how many; stdout has them."""
+    result = run_cli(
+        "search", "US", "--area-code", "702", "--limit", "5000", "--format", "ndjson", "--sandbox"
+    )
+    found = len(result.stdout.splitlines())
+    assert result.returncode == 0
+    assert 200 <= found < 5000
+    assert result.stderr == f"numbers-async: found {found} of 5000 numbers asked for\n"
+
+
+def test_the_progress_bar_shows_only_on_a_terminal() -> None:
+    """Several pages with stderr on a terminal draw a bar there, erased at the end; stdout clean."""
+    status, stdout, stderr = run_cli_with_terminal_stderr(
+        "search", "CA", "--limit", "150", "--sandbox"
+    )
+    assert status == 0
+    assert "/150 numbers" in stderr
+    assert stderr.endswith("\r\x1b[K")
+    assert "numbers" not in stdout.replace("PHONE NUMBER", "")
+    assert len(stdout.splitlines()) == 151
+
+
+def test_piped_stderr_gets_no_progress_bar() -> None:
+    """With stderr not a terminal, a multi-page search writes nothing there."""
+    result = run_cli("search", "CA", "--limit", "150", "--sandbox")
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["search", "USA", "--sandbox"], "COUNTRY"),
+        (["search", "US", "--limit", "0", "--sandbox"], "--limit"),
+        (["search", "US", "--limit", "many", "--sandbox"], "--limit"),
+        (["search", "US", "--area-code", "4l5", "--sandbox"], "--area-code"),
+        (["search", "US", "--features", "sms,,voice", "--sandbox"], "--features"),
+        (["search", "US", "--format", "xml", "--sandbox"], "--format"),
+        (["search", "US", "--sandbox", "--api-key", SECRET_KEY], "--api-key"),
+        (["search", "US", "--api-key", SECRET_KEY], "--base-url"),
+        (["search", "US", "--base-url", "http://127.0.0.1:9"], "--api-key"),
+        (["search", "US", "--base-url", "ftp://x", "--api-key", SECRET_KEY], "--base-url"),
+        (["sandbox", "--host", "0.0.0.0"], "--host"),
+        (["sandbox", "--fail-rate", "2"], "--fail-rate"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_naming_the_argument(args: list[str], named: str) -> None:
+    """Bad usage or invalid input exits 2 with the argument named on stderr, stdout empty."""
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert SECRET_KEY not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("blocked", "args"),
+    [
+        ("phonenumbers", ["search", "US", "--sandbox"]),
+        ("uvicorn", ["sandbox", "--port", "0"]),
+    ],
+)
+def test_a_missing_extra_is_named_with_its_install_command(blocked: str, args: list[str]) -> None:
+    """Without the extra's packages, the command exits 2 saying which extra to install."""
+    code = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"
+        "from numbers_async.cli import main\n"
+        f"raise SystemExit(main({args!r}))"
+    )
+    result = run_cli_python(code)
+    assert result.returncode == 2
+    assert "pip install 'numbers-async[cli]'" in result.stderr
+    assert blocked in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def run_cli_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Python ``code`` in a subprocess with the test environment (stdout, stderr apart)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        check=False,
+    )
+
+
+def test_a_search_through_the_served_sandbox_uses_env_defaults() -> None:
+    """NUMBERS_BASE_URL and NUMBERS_API_KEY stand in for --base-url and --api-key."""
+    with served_sandbox("--seed", "4") as (url, _):
+        env = clean_env(NUMBERS_BASE_URL=url, NUMBERS_API_KEY="sandbox")
+        result = run_cli("search", "AU", "--limit", "70", "--format", "json", env=env)
+    assert result.returncode == 0
+    assert len({n["phoneNumber"] for n in json.loads(result.stdout)}) == 70
+
+
+def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
+    """A 402 exits 1: message, fix and tracking id on stderr, no traceback, earlier numbers kept."""
+    with served_sandbox("--quota", "1") as (url, _):
+        result = run_cli(
+            "search",
+            "US",
+            "--limit",
+            "120",
+            "--format",
+            "ndjson",
+            "--base-url",
+            url,
+            "--api-key",
+            "sandbox",
+        )
+    assert result.returncode == 1
+    assert len(result.stdout.splitlines()) == 50
+    assert "402 usage_limit_exceeded: Monthly search quota reached" in result.stderr
+    assert "fix: upgrade your plan" in result.stderr
+    assert "tracking id: trk_" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_key_exits_1_and_is_never_printed() -> None:
+    """A 401 exits 1 with an authentication message; the key appears nowhere in the output."""
+    with served_sandbox() as (url, _):
+        result = run_cli("search", "US", "--base-url", url, "--api-key", SECRET_KEY)
+    assert result.returncode == 1
+    assert "401" in result.stderr
+    assert SECRET_KEY not in result.stdout + result.stderr
+
+
+def test_the_sandbox_command_stops_cleanly_on_ctrl_c() -> None:
+    """numbers-async sandbox prints its URL and key, serves, and exits 0 on SIGINT."""
+    with served_sandbox("--api-key", "k_demo") as (url, process):
+        ok = run_cli("search", "US", "--limit", "3", "--base-url", url, "--api-key", "k_demo")
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=30)
+        assert process.stdout is not None
+        banner = process.stdout.read()
+    assert ok.returncode == 0
+    assert status == 0
+    assert "NUMBERS_API_KEY=k_demo" in banner

@@ -1,0 +1,120 @@
+"""The pytest plugin users opt into, and the facade searching the sandbox through it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from numbers_async import (
+    AuthenticationError,
+    NumbersClient,
+    PaymentRequiredError,
+    ProviderError,
+)
+from numbers_async.sandbox import SandboxApp, sandbox_client
+from numbers_async.sandbox._inventory import AREA_SIZE, country_inventory
+
+pytest_plugins = ["numbers_async.testing", "pytester"]
+
+USER_TESTS = """
+import asyncio
+
+import pytest
+
+pytest_plugins = ["numbers_async.testing"]
+
+
+def test_search_reaches_the_sandbox(numbers_client, numbers_sandbox):
+    numbers_sandbox.faults.script(502)
+    numbers = asyncio.run(numbers_client.search("US", area_code="415", limit=3))
+    assert len(numbers) == 3
+    assert all(n.phone_number.startswith("+1415") for n in numbers)
+    assert numbers_sandbox.request_count == 2
+
+
+def test_each_test_gets_a_fresh_sandbox(numbers_sandbox):
+    assert numbers_sandbox.request_count == 0
+    assert numbers_sandbox.faults.pending == ()
+"""
+
+
+def test_a_user_suite_enabling_the_plugin_gets_the_fixtures(pytester: pytest.Pytester) -> None:
+    """A suite with pytest_plugins = ["numbers_async.testing"] can use both fixtures."""
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+async def test_search_pages_through_the_sandbox(
+    numbers_client: NumbersClient, numbers_sandbox: SandboxApp
+) -> None:
+    """120 numbers come from three requests asking 50, 50 and 20, all distinct and matching."""
+    numbers = await numbers_client.search("US", features=["sms", "voice"], limit=120)
+    assert len({n.phone_number for n in numbers}) == 120
+    assert all({"sms", "voice"} <= set(n.features or []) for n in numbers)
+    assert sorted(int(r.params["limit"]) for r in numbers_sandbox.requests) == [20, 50, 50]
+
+
+async def test_provider_errors_are_retried_until_they_pass(
+    numbers_client: NumbersClient, numbers_sandbox: SandboxApp
+) -> None:
+    """Two scripted 502s then success: the search succeeds after three requests."""
+    numbers_sandbox.faults.script(502, 502)
+    numbers = await numbers_client.search("GB", limit=5)
+    assert len(numbers) == 5
+    assert [r.status for r in numbers_sandbox.requests] == [502, 502, 200]
+
+
+async def test_a_persistent_provider_error_surfaces_with_its_fields(
+    numbers_client: NumbersClient, numbers_sandbox: SandboxApp
+) -> None:
+    """fail_rate=1 exhausts the retries; ProviderError carries provider, code and tracking id."""
+    numbers_sandbox.faults.fail_rate = 1.0
+    with pytest.raises(ProviderError) as caught:
+        await numbers_client.search("DE", limit=5)
+    error = caught.value
+    assert error.attempts == 3
+    assert error.provider
+    assert error.provider_code
+    assert (error.tracking_id or "").startswith("trk_")
+
+
+async def test_quota_exhaustion_keeps_the_numbers_already_found(
+    numbers_client: NumbersClient, numbers_sandbox: SandboxApp
+) -> None:
+    """After the quota, 402 is PaymentRequiredError, with earlier pages as partial_numbers."""
+    numbers_sandbox.faults.quota = 1
+    with pytest.raises(PaymentRequiredError) as caught:
+        await numbers_client.search("FR", limit=120)
+    assert caught.value.code == "usage_limit_exceeded"
+    assert len(caught.value.partial_numbers) == 50
+
+
+async def test_a_wrong_key_is_an_authentication_error(numbers_sandbox: SandboxApp) -> None:
+    """A client with another key gets AuthenticationError, sent once."""
+    client = sandbox_client(numbers_sandbox, api_key="not-the-key")
+    with pytest.raises(AuthenticationError):
+        await client.search("US")
+    assert numbers_sandbox.request_count == 1
+
+
+async def test_a_huge_search_in_one_area_code_ends_with_what_exists(
+    numbers_client: NumbersClient,
+) -> None:
+    """Asking 100,000 numbers of one area code ends within seconds with about its whole stock."""
+    started = time.perf_counter()
+    numbers = await numbers_client.search("US", area_code="702", limit=100_000)
+    stock = {n.phone_number for n in country_inventory(0, "US").matching("702", ())}
+    found = {n.phone_number for n in numbers}
+    assert found <= stock
+    assert AREA_SIZE[0] <= len(stock) <= AREA_SIZE[1]
+    assert len(found) >= 0.9 * len(stock)
+    assert time.perf_counter() - started < 10
+
+
+async def test_iter_search_streams_numbers_in_place(numbers_client: NumbersClient) -> None:
+    """iter_search yields local numbers with the locality and region of their area code."""
+    numbers = [n async for n in numbers_client.iter_search("AU", area_code="3", limit=60)]
+    assert len(numbers) == 60
+    assert {(n.locality, n.administrative_area) for n in numbers} == {("Melbourne", "VIC")}
