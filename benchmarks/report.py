@@ -234,7 +234,22 @@ def method(results: Results) -> str:
   order rotated each round. Figures are `median (min{DASH}max)` over rounds; a ratio is computed
   within each round against that round's `raw-httpx` (or the named baseline), then summarised.
   CPU is the client process's `time.process_time()`; wall is `time.perf_counter()`.
-"""
+- **Profiles**: `python -m benchmarks.profile W2 facade-aiohttp` (W1 or W2, any variant) runs
+  one job the same way under pyinstrument and prints where its timed section spends CPU.
+{_sniffio_note()}"""
+
+
+def _sniffio_note() -> str:
+    """A warning when sniffio is missing: httpcore then retries importing it on every request."""
+    try:
+        metadata.version("sniffio")
+    except metadata.PackageNotFoundError:
+        return (
+            "- **sniffio is not installed**: httpcore's `current_async_library()` then attempts\n"
+            "  `import sniffio` (a failing search of `sys.path`) several times per request, which\n"
+            "  inflates the CPU of every httpx-transport variant here (not the aiohttp ones).\n"
+        )
+    return ""
 
 
 def ceiling_section(results: Results) -> str:
