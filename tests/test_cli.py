@@ -194,11 +194,12 @@ def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
 
 
 def test_a_wrong_key_exits_1_and_is_never_printed() -> None:
-    """A 401 exits 1 with an authentication message; the key appears nowhere in the output."""
+    """A 401 exits 1 with an authentication message, stdout empty; the key is never printed."""
     with served_sandbox() as (url, _):
         result = run_cli("search", "US", "--base-url", url, "--api-key", SECRET_KEY)
-    assert result.returncode == 1
+    assert (result.returncode, result.stdout) == (1, "")
     assert "401" in result.stderr
+    assert "fix: check the key given by --api-key or NUMBERS_API_KEY" in result.stderr
     assert SECRET_KEY not in result.stdout + result.stderr
 
 

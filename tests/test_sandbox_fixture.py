@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,21 +19,8 @@ from numbers_async.sandbox._inventory import AREA_SIZE, country_inventory
 
 pytest_plugins = ["numbers_async.testing", "pytester"]
 
-USER_TESTS = """
-import asyncio
-
-import pytest
-
-pytest_plugins = ["numbers_async.testing"]
-
-
-def test_search_reaches_the_sandbox(numbers_client, numbers_sandbox):
-    numbers_sandbox.faults.script(502)
-    numbers = asyncio.run(numbers_client.search("US", area_code="415", limit=3))
-    assert len(numbers) == 3
-    assert all(n.phone_number.startswith("+1415") for n in numbers)
-    assert numbers_sandbox.request_count == 2
-
+README = Path(__file__).resolve().parent.parent / "README.md"
+FRESH_SANDBOX_TEST = """
 
 def test_each_test_gets_a_fresh_sandbox(numbers_sandbox):
     assert numbers_sandbox.request_count == 0
@@ -39,10 +28,17 @@ def test_each_test_gets_a_fresh_sandbox(numbers_sandbox):
 """
 
 
-def test_a_user_suite_enabling_the_plugin_gets_the_fixtures(pytester: pytest.Pytester) -> None:
-    """A suite with pytest_plugins = ["numbers_async.testing"] can use both fixtures."""
-    pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+def _readme_example() -> str:
+    """The README's pytest example: the python block enabling the plugin."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    (example,) = [block for block in blocks if "numbers_async.testing" in block]
+    return str(example)
+
+
+def test_the_readme_example_passes_in_a_user_suite(pytester: pytest.Pytester) -> None:
+    """The README's example, run as a user's suite enabling the plugin, passes, fixtures and all."""
+    pytester.makepyfile(test_user=_readme_example() + FRESH_SANDBOX_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=auto")
     result.assert_outcomes(passed=2)
 
 

@@ -24,7 +24,7 @@ class Writer(Protocol):
         """Take the next number."""
 
     def finish(self) -> None:
-        """Write whatever is still held back; called once, also after an error."""
+        """Write whatever is still held back; called once, after the last number."""
 
 
 def make_writer(name: str, out: TextIO) -> Writer:
@@ -98,11 +98,18 @@ class CsvWriter:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._csv = csv.writer(out, lineterminator="\n")
-        self._csv.writerow(COLUMNS)
+        self._started = False
 
     def add(self, number: AvailableNumber) -> None:
+        self._start()
         self._csv.writerow(_cells(number))
         self._out.flush()
 
     def finish(self) -> None:
+        self._start()
         self._out.flush()
+
+    def _start(self) -> None:
+        if not self._started:
+            self._csv.writerow(COLUMNS)
+            self._started = True

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from numbers_async import (
     APIStatusError,
+    AuthenticationError,
     InvalidRequestError,
     NumbersClient,
     NumbersError,
@@ -89,7 +90,8 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
         return _usage_error(UsageError(FLAGS.get(error.argument, error.argument), str(error)))
     except NumbersError as error:
         _clear(progress)
-        writer.finish()
+        if found:  # what was found before the error is kept; nothing at all prints nothing
+            writer.finish()
         _report(error, found, err)
         return API_ERROR
     _clear(progress)
@@ -115,6 +117,8 @@ def _report(error: NumbersError, found: int, err: TextIO) -> None:
     if isinstance(error, APIStatusError):
         if error.fix:
             lines.append(f"  fix: {error.fix}")
+        elif isinstance(error, AuthenticationError):  # the API documents no body for 401
+            lines.append("  fix: check the key given by --api-key or NUMBERS_API_KEY")
         if error.provider:
             code = f" (code {error.provider_code})" if error.provider_code else ""
             lines.append(f"  provider: {error.provider}{code}")
