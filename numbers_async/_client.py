@@ -215,7 +215,7 @@ class NumbersClient:
 
     async def aclose(self) -> None:
         """Close the owned connection pool; searches still running end with ClientClosedError."""
-        self._requester.closed = True
+        self._requester.close()
         if self._owns_http:
             await self._requester.http.aclose()
 

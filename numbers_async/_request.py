@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,16 @@ logger = logging.getLogger("numbers_async")
 class Requester:
     """Sends page requests for one client: shared by all its searches, safe under concurrency."""
 
-    __slots__ = ("base_url", "closed", "http", "options", "policy", "requests_sent")
+    __slots__ = (
+        "_interrupted",
+        "_running",
+        "base_url",
+        "closed",
+        "http",
+        "options",
+        "policy",
+        "requests_sent",
+    )
 
     def __init__(
         self,
@@ -44,9 +54,38 @@ class Requester:
         self.policy = policy
         self.closed = False
         self.requests_sent = 0
+        self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
+        self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
+
+    def close(self) -> None:
+        """Refuse new requests and interrupt every request or backoff in progress: each ends
+        with ClientClosedError at once (a request waiting for a pool slot, or a retry waiting
+        out Retry-After, would otherwise wait out its timeout)."""
+        self.closed = True
+        for task in self._running - self._interrupted:
+            self._interrupted.add(task)
+            task.cancel()
 
     async def fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await self._fetch(request)
+        except asyncio.CancelledError:
+            # As in asyncio.timeout: only the cancellation close() made becomes ClientClosedError,
+            # never the caller's (aiohttp also cancels the requests waiting for a connection).
+            if task in self._interrupted:
+                task.uncancel()
+            if self.closed and task.cancelling() == 0:
+                raise ClientClosedError("the NumbersClient was closed during the search") from None
+            raise
+        finally:
+            self._running.discard(task)
+            self._interrupted.discard(task)
+
+    async def _fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
         url = self.base_url + request["url"]
         attempt = 0
         while True:

@@ -67,7 +67,6 @@ async def test_flapping_provider_soak(transport: str) -> None:
     assert busy == 0  # every connection went back to the pool idle or was discarded
     assert all_closed
     assert requests == client.requests_sent > SEARCHES  # the faults did force retries
-    assert peak <= 100  # the pool's bound held
 
 
 def limit(index: int) -> int:

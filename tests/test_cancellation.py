@@ -1,0 +1,173 @@
+"""Cancellation and deadlines over real loopback sockets, on both transports: a cancelled search
+stops at once, a deadline ends it on time, closing the client ends the searches it runs."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
+
+import pytest
+from helpers import API_KEY, until
+from loopback import LoopbackServer, serve
+
+from numbers_async import ClientClosedError, NumbersClient
+from numbers_async._transports import Transport
+
+CANCEL_BUDGET = 0.1  # seconds from cancel() to CancelledError in the caller
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything logged at DEBUG; the test fails if anything was logged at ERROR or above."""
+    for name in (None, "numbers_async", "httpx", "httpcore", "aiohttp", "asyncio"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    yield caplog
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+
+
+@pytest.fixture
+async def stalled() -> AsyncIterator[LoopbackServer]:
+    """A server that reads requests and never answers them."""
+    async with serve(LoopbackServer(default="stall")) as server:
+        yield server
+
+
+def client_for(server: LoopbackServer, transport: str, **options: Any) -> NumbersClient:
+    options.setdefault("timeout", 30.0)
+    return NumbersClient(
+        API_KEY, base_url=server.base_url, transport=cast(Transport, transport), **options
+    )
+
+
+def report(case: str, seconds: float) -> None:
+    """Print the measured time (visible with ``pytest -s``)."""
+    print(f"\n{case}: {seconds * 1000:.1f} ms")
+
+
+async def cancel_and_time(task: asyncio.Task[Any]) -> float:
+    """Cancel ``task`` and return the seconds until its CancelledError reached the caller."""
+    started = time.perf_counter()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return time.perf_counter() - started
+
+
+async def test_cancel_while_the_request_is_in_flight(
+    stalled: LoopbackServer, transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """Cancelled mid-request: CancelledError within 100 ms, no other request, socket closed."""
+    async with client_for(stalled, transport) as client:
+        task = asyncio.create_task(client.search("US"))
+        assert await until(lambda: stalled.requests == 1)
+        await asyncio.sleep(0.02)  # the client now waits for the response
+        elapsed = await cancel_and_time(task)
+        await asyncio.sleep(0.1)
+        assert await until(lambda: stalled.open_connections == 0)  # before the pool closes
+        assert stalled.requests == client.requests_sent == 1
+    report(f"in flight [{transport}]", elapsed)
+    assert elapsed < CANCEL_BUDGET
+
+
+async def test_cancel_during_a_five_second_backoff(
+    transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """Cancelled while waiting 5 s (Retry-After) to retry: at once, and no retry is sent."""
+    server = LoopbackServer(["502"], error_headers=[("retry-after", b"5")])
+    async with serve(server), client_for(server, transport, max_retries=3) as client:
+        task = asyncio.create_task(client.search("US"))
+        assert await until(lambda: "retrying in 5.000 s" in logs.text)
+        elapsed = await cancel_and_time(task)
+        await asyncio.sleep(0.1)
+        assert server.requests == client.requests_sent == 1
+    report(f"in backoff [{transport}]", elapsed)
+    assert elapsed < CANCEL_BUDGET
+
+
+async def test_a_deadline_around_a_search_ends_it_on_time(
+    stalled: LoopbackServer, transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """asyncio.timeout(0.2) around a search on a stalled server raises TimeoutError at 0.2 s."""
+    async with client_for(stalled, transport) as client:
+        started = time.perf_counter()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await client.search("US")
+        elapsed = time.perf_counter() - started
+        assert await until(lambda: stalled.open_connections == 0)
+        assert stalled.requests == 1
+    report(f"asyncio.timeout(0.2) [{transport}]", elapsed)
+    assert 0.2 <= elapsed < 0.2 + CANCEL_BUDGET
+
+
+@pytest.mark.parametrize("searches", [5, 150], ids=["5-searches", "more-than-the-pool"])
+async def test_closing_the_client_ends_the_searches_it_runs(
+    stalled: LoopbackServer, transport: str, searches: int, logs: pytest.LogCaptureFixture
+) -> None:
+    """aclose() while searches wait on a stalled server: each raises ClientClosedError promptly."""
+    client = client_for(stalled, transport)
+    tasks = [asyncio.create_task(client.search("US")) for _ in range(searches)]
+    assert await until(lambda: stalled.requests == min(searches, 100))
+    started = time.perf_counter()
+    await client.aclose()
+    async with asyncio.timeout(2):
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    report(f"aclose, {searches} in flight [{transport}]", elapsed)
+    assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * searches
+    assert "closed" in str(outcomes[0])
+    assert elapsed < CANCEL_BUDGET * 2
+    assert await until(lambda: stalled.open_connections == 0)
+    assert stalled.requests == min(searches, 100)
+
+
+async def test_closing_the_client_ends_a_search_waiting_to_retry(
+    transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """aclose() during a 5 s backoff: the search raises ClientClosedError at once, no retry."""
+    server = LoopbackServer(["502"], error_headers=[("retry-after", b"5")])
+    async with serve(server):
+        client = client_for(server, transport, max_retries=3)
+        task = asyncio.create_task(client.search("US"))
+        assert await until(lambda: "retrying in 5.000 s" in logs.text)
+        started = time.perf_counter()
+        await client.aclose()
+        with pytest.raises(ClientClosedError):
+            async with asyncio.timeout(2):
+                await task
+        elapsed = time.perf_counter() - started
+    report(f"aclose in backoff [{transport}]", elapsed)
+    assert elapsed < CANCEL_BUDGET
+    assert server.requests == client.requests_sent == 1
+
+
+async def test_closing_ends_concurrent_page_requests_keeping_the_first_page(
+    transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """aclose() while five page requests stall: ClientClosedError carrying the first page."""
+    async with serve(LoopbackServer(["ok"], default="stall")) as server:
+        client = client_for(server, transport)
+        task = asyncio.create_task(client.search("US", limit=300))
+        assert await until(lambda: server.requests == 6)
+        await client.aclose()
+        with pytest.raises(ClientClosedError) as caught:
+            async with asyncio.timeout(1):
+                await task
+        assert len(caught.value.partial_numbers) == 50
+        assert await until(lambda: server.open_connections == 0)
+
+
+async def test_a_caller_cancelling_as_the_client_closes_still_gets_cancelled_error(
+    stalled: LoopbackServer, transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """cancel() then aclose(): the caller's cancellation wins; it is never turned into an error."""
+    client = client_for(stalled, transport)
+    task = asyncio.create_task(client.search("US"))
+    assert await until(lambda: stalled.requests == 1)
+    task.cancel()
+    await client.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
