@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 
 import phonenumbers
 import pytest
-from cli_support import clean_env, run_cli, run_cli_with_terminal_stderr, served_sandbox
+from cli_support import COMMAND, clean_env, run_cli, run_cli_with_terminal_stderr, served_sandbox
 
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
 API_FIELDS = {"phoneNumber", "locality", "administrativeArea", "phoneNumberType", "features"}
@@ -92,6 +92,26 @@ def test_the_progress_bar_shows_only_on_a_terminal() -> None:
     assert stderr.endswith("\r\x1b[K")
     assert "numbers" not in stdout.replace("PHONE NUMBER", "")
     assert len(stdout.splitlines()) == 151
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """When stdout's reader goes away (| head), the command exits 0 with no traceback."""
+    process = subprocess.Popen(
+        [*COMMAND, "search", "US", "--limit", "2000", "--format", "ndjson", "--sandbox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    status = process.wait(timeout=60)
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert json.loads(first)["phoneNumber"].startswith("+1")
+    assert (status, stderr) == (0, "")
 
 
 def test_piped_stderr_gets_no_progress_bar() -> None:

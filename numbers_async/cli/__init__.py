@@ -11,10 +11,11 @@ the ``cli`` (or ``sandbox``) extra.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
-from ._args import INTERRUPTED, USAGE_ERROR, build_parser
+from ._args import INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
 from ._extras import MissingExtraError
 
 __all__ = ["main"]
@@ -37,3 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("numbers-async: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): not an error. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SUCCESS

@@ -45,7 +45,7 @@ def run_search(args: argparse.Namespace) -> int:
     try:
         client = _client(args)
     except UsageError as error:
-        return _usage_error(error)
+        return _usage_error(error, sys.stderr)
     return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
 
 
@@ -87,7 +87,8 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
                     progress.update(found)
     except InvalidRequestError as error:
         _clear(progress)
-        return _usage_error(UsageError(FLAGS.get(error.argument, error.argument), str(error)))
+        flag = FLAGS.get(error.argument, error.argument)
+        return _usage_error(UsageError(flag, str(error)), err)
     except NumbersError as error:
         _clear(progress)
         if found:  # what was found before the error is kept; nothing at all prints nothing
@@ -106,8 +107,8 @@ def _clear(progress: ProgressBar | None) -> None:
         progress.clear()
 
 
-def _usage_error(error: UsageError) -> int:
-    print(f"numbers-async search: error: {error}", file=sys.stderr)
+def _usage_error(error: UsageError, err: TextIO) -> int:
+    err.write(f"numbers-async search: error: {error}\n")
     return USAGE_ERROR
 
 
