@@ -170,7 +170,7 @@ async def test_every_request_is_recorded_with_its_status() -> None:
     app = create_app()
     await get(app, {"countryCode": "US", "limit": 3})
     await get(app, {"countryCode": "US"}, headers={})
-    await get(app, {"countryCode": "XX"})
+    await get(app, {"countryCode": "XX", "areaCode": ""})
     assert app.request_count == 3
     assert [(r.params.get("countryCode"), r.status) for r in app.requests] == [
         ("US", 200),
@@ -178,6 +178,7 @@ async def test_every_request_is_recorded_with_its_status() -> None:
         ("XX", 400),
     ]
     assert app.requests[0].params["limit"] == "3"
+    assert app.requests[2].params["areaCode"] == ""
     assert app.searches_served == 1
 
 

@@ -90,8 +90,9 @@ class SandboxApp:
             return
         response = await self._respond(scope)
         query = scope.get("query_string", b"").decode("latin-1")
+        params = dict(parse_qsl(query, keep_blank_values=True))
         self.requests.append(
-            RecordedRequest(scope["method"], scope["path"], dict(parse_qsl(query)), response.status)
+            RecordedRequest(scope["method"], scope["path"], params, response.status)
         )
         await send(
             {

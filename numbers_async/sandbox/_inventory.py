@@ -3,8 +3,7 @@
 Every number is generated from its area's digits with a seeded ``random.Random`` and kept only
 when ``phonenumbers`` says it is a valid number of that country and of the area's kind, so the
 same seed always yields the same inventory. Each area is drawn when a search first needs it and
-cached for the life of the process: the inventory never changes, only what each response
-samples from it.
+kept in a bounded cache: the inventory never changes, only what each response samples from it.
 """
 
 from __future__ import annotations
@@ -96,13 +95,14 @@ class CountryInventory:
         return view
 
 
-@functools.cache
+# Bounded caches: a few seeds' inventories stay drawn, a suite trying many seeds stays small.
+@functools.lru_cache(maxsize=32)
 def country_inventory(seed: int, country: str) -> CountryInventory:
     """The inventory of ``country`` (one of ``SUPPORTED_COUNTRIES``) for ``seed``."""
     return CountryInventory(seed, country)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _area_numbers(seed: int, country: str, index: int) -> tuple[SandboxNumber, ...]:
     return tuple(_draw_area(seed, country, AREAS[country][index]))
 
