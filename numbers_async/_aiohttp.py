@@ -42,7 +42,9 @@ def _mapped_errors() -> Iterator[None]:
         mapped = _httpx_error(exc)
         if mapped is None:
             raise
-        raise mapped from exc
+        # Not chained: aiohttp's response errors show the request's headers, the API key among
+        # them, in their repr; the mapped error keeps their type and message.
+        raise mapped from None
 
 
 class _MappedStream(httpx.AsyncByteStream):

@@ -1,0 +1,195 @@
+"""The API key never leaks: not in logs at DEBUG, nor in the client's repr, any error, its
+response or request, its traceback, nor in the command line's output, on any error path."""
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, cast
+
+import attrs
+import pytest
+from cli_support import COMMAND, clean_env
+from helpers import SleepRecorder
+from loopback import LoopbackServer, serve
+
+from numbers_async import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    InternalServerError,
+    InvalidRequestError,
+    NumbersClient,
+    PaymentRequiredError,
+    ProviderError,
+    ResponseValidationError,
+    UnexpectedStatusError,
+)
+from numbers_async._transports import Transport
+
+SECRET = "sk_live_T0pS3cr3t_9f8e7d"
+REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+LOGGERS = (None, "numbers_async", "httpx", "httpcore", "aiohttp", "asyncio")
+BROKEN_GZIP = {"error_headers": [("content-encoding", b"gzip")], "error_body": b"not gzip"}
+
+Search = Callable[[NumbersClient], Awaitable[Any]]
+
+
+def search_us(client: NumbersClient) -> Awaitable[Any]:
+    return client.search("US", limit=5)
+
+
+async def search_after_close(client: NumbersClient) -> Any:
+    await client.aclose()
+    return await client.search("US")
+
+
+# (script, server options, search, expected outcome: an error class or None for success)
+PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None]] = {
+    "400": (["400"], {}, search_us, BadRequestError),
+    "401": (["401"], {}, search_us, AuthenticationError),
+    "402": (["402"], {}, search_us, PaymentRequiredError),
+    "404": (["404"], {}, search_us, UnexpectedStatusError),
+    "429": (["429"], {}, search_us, UnexpectedStatusError),
+    "500": (["500"], {}, search_us, InternalServerError),
+    "502-retried-out": (["502", "502"], {}, search_us, ProviderError),
+    "503-then-ok": (["503"], {}, search_us, None),
+    "504-retried-out": (["504", "504"], {}, search_us, UnexpectedStatusError),
+    "520": (["520"], {}, search_us, UnexpectedStatusError),
+    "undecodable-502": (["502", "502"], BROKEN_GZIP, search_us, ProviderError),
+    "html-200": (["html"], {}, search_us, ResponseValidationError),
+    "dropped": (["drop", "drop"], {}, search_us, APIConnectionError),
+    "not-http": (["garbage", "garbage"], {}, search_us, APIConnectionError),
+    "stalled": (["stall", "stall"], {}, search_us, APITimeoutError),
+    "refused": ([], {}, search_us, APIConnectionError),
+    "invalid-input": ([], {}, lambda client: client.search("USA"), InvalidRequestError),
+    "closed": ([], {}, search_after_close, ClientClosedError),
+}
+
+
+def renderings(error: BaseException) -> list[str]:
+    """Every way an error is commonly shown: str, repr, traceback, its chain, and the reprs of
+    its response, request and their headers."""
+    shown = ["".join(traceback.format_exception(error))]
+    seen: BaseException | None = error
+    while seen is not None:
+        shown += [str(seen), repr(seen), repr(vars(seen))]
+        for name in ("response", "request"):
+            part = getattr(seen, name, None) if name in vars(seen) else None
+            if part is not None:
+                shown += [repr(part), repr(part.headers), str(part.headers)]
+                if hasattr(part, "request"):
+                    shown += [repr(part.request), repr(part.request.headers)]
+        # the chain as tracebacks and error trackers walk it
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return shown
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """All that was logged: formatted messages, and the raw arguments of each record."""
+    return caplog.text + "".join(repr(record.args) for record in caplog.records)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+async def test_the_key_appears_in_no_log_repr_error_or_traceback(
+    transport: str, path: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """Every error path, DEBUG logging everywhere: the key is shown nowhere."""
+    script, server_options, search, expected = PATHS[path]
+    asyncio.get_running_loop().set_debug(True)  # asyncio's own DEBUG records (connections, ...)
+    async with serve(LoopbackServer(script, **server_options)) as server:
+        url = REFUSED if path == "refused" else server.base_url
+        client = NumbersClient(
+            SECRET, base_url=url, transport=cast(Transport, transport), timeout=0.2, max_retries=1
+        )
+        client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
+        async with client:
+            try:
+                result = await search(client)
+            except Exception as exc:
+                error: Exception | None = exc
+            else:
+                error, shown = None, [repr(result)]
+        await asyncio.sleep(0)
+    if expected is None:
+        assert error is None
+    else:
+        assert type(error) is expected, error
+        shown = renderings(error)
+    shown += [repr(client), str(client), repr(client.retry_policy), logged(logs)]
+    # the layers below did log at DEBUG, and it was captured
+    debug = {
+        record.name.split(".")[0] for record in logs.records if record.levelno == logging.DEBUG
+    }
+    if server.requests:
+        assert "asyncio" in debug
+    if transport == "httpx" and (server.requests or path == "refused"):
+        assert "httpcore" in debug
+    assert [text for text in shown if SECRET in text] == []
+
+
+@pytest.mark.parametrize("key", [SECRET + "\n", f"{SECRET} x", f"{SECRET}é"])
+def test_a_malformed_key_is_refused_without_being_shown(
+    key: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """A key the client refuses at construction is not repeated in the error or its traceback."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(key, base_url=REFUSED)
+    assert caught.value.argument == "api_key"
+    assert [text for text in renderings(caught.value) if SECRET in text] == []
+
+
+BOTH_WAYS = ("--api-key", "NUMBERS_API_KEY")
+CLI_PATHS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
+    # server script, extra arguments, and how the key is given (one way where it cannot matter)
+    "ok": ([], [], BOTH_WAYS),
+    "401": (["401"], [], BOTH_WAYS),
+    "invalid-input": ([], ["--area-code", "4l5"], BOTH_WAYS),
+    "402": (["402"], [], ("--api-key",)),
+    "502-retried-out": (["502"] * 3, [], ("NUMBERS_API_KEY",)),
+    "html-200": (["html"], [], ("--api-key",)),
+    "dropped": (["drop"] * 3, [], ("NUMBERS_API_KEY",)),
+    "refused": ([], ["--base-url", REFUSED], ("--api-key",)),
+}
+
+
+async def test_the_command_line_never_prints_the_key() -> None:
+    """numbers-async search on each error path, the key given both ways: never in its output."""
+    runs: list[tuple[str, str, asyncio.subprocess.Process]] = []
+    async with AsyncExitStack() as servers:
+        for path, (script, extra, ways) in CLI_PATHS.items():
+            for how in ways:
+                server = await servers.enter_async_context(serve(LoopbackServer(script)))
+                args = ["search", "US", "--limit", "5", "--base-url", server.base_url, *extra]
+                env = clean_env()
+                if how == "--api-key":
+                    args += ["--api-key", SECRET]
+                else:
+                    env["NUMBERS_API_KEY"] = SECRET
+                process = await asyncio.create_subprocess_exec(
+                    *COMMAND,
+                    *args,
+                    env=env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                runs.append((path, how, process))
+        outputs = await asyncio.gather(*(process.communicate() for _, _, process in runs))
+    statuses = {(path, how): process.returncode for path, how, process in runs}
+    print(f"\ncli: {len(runs)} runs")
+    expected_status = {"ok": 0, "invalid-input": 2}
+    assert statuses == {run: expected_status.get(run[0], 1) for run in statuses}
+    secret = SECRET.encode()
+    leaks = [run[:2] for run, (out, err) in zip(runs, outputs, strict=True) if secret in out + err]
+    assert leaks == []
