@@ -313,6 +313,7 @@ def w2_section(results: Results) -> str:
             ratio(results.ratios("W2", name, rate)),
             stat(results.values("W2", name, cpu_us)),
             ratio(results.ratios("W2", name, cpu_us)),
+            stat(results.values("W2", name, lambda run: run["cpu_s"] / run["wall_s"] * 100)),
             stat(results.values("W2", name, server_busy)),
             stat(results.values("W2", name, lambda run: run["server_connections"])),
         ]
@@ -325,6 +326,7 @@ def w2_section(results: Results) -> str:
             "vs raw httpx",
             "CPU µs / search",
             "CPU vs raw httpx",
+            "client CPU % of wall",
             "server CPU % of a core",
             "connections opened (timed part)",
         ],
@@ -333,7 +335,9 @@ def w2_section(results: Results) -> str:
     sizes = results.sizes
     return (
         f"## W2: {sizes['w2_searches']:,} searches of 50, {sizes['w2_concurrency']} in flight, "
-        f"one client\n\n{table}\n"
+        "one client\n\nA client that is the bottleneck keeps its core near 100% busy; well below "
+        "that, it waited for the server or was preempted by other load on the machine (CPU µs per "
+        f"search is the figure that load disturbs least).\n\n{table}\n"
     )
 
 
@@ -445,19 +449,21 @@ Modules of the fast transport loaded by `import numbers_async`: {lazy}.
 
 @dataclass
 class Target:
-    """One target of the issue: what it asks, what was measured, the ratio, pass or fail."""
+    """One target of the issue: what it asks, what was measured, the ratio, pass or fail
+    (None for a reference row, which the issue states as an expectation, not a target)."""
 
     name: str
     wanted: str
     measured: str
     ratios: list[float]
-    passed: bool
+    passed: bool | None
 
 
 def _target(
-    name: str, wanted: str, measured: str, ratios: list[float], ok: Callable[[float], bool]
+    name: str, wanted: str, measured: str, ratios: list[float], ok: Callable[[float], bool] | None
 ) -> Target:
-    return Target(name, wanted, measured, ratios, bool(ratios) and ok(statistics.median(ratios)))
+    passed = None if ok is None else bool(ratios) and ok(statistics.median(ratios))
+    return Target(name, wanted, measured, ratios, passed)
 
 
 def _versus(results: Results, workload: str, ours: str, theirs: str, unit: str) -> str:
@@ -506,15 +512,18 @@ def targets(results: Results) -> list[Target]:
             lambda v: v >= 0.85,
         ),
     ]
+    pages = -(-r.sizes["w3_limit"] // 50)
     for name, _, width in W3_RUNS:
         one_by_one = width == 1
         found.append(
             _target(
                 f"W3 {name}",
-                f">= 20{x} one request" if one_by_one else f"<= 6{x} one request",
+                f"about {pages}{x} one request ({pages} pages in a row; reference)"
+                if one_by_one
+                else f"<= 6{x} one request",
                 stat(r.values("W3", name, lambda run: run["large_s"] * 1000)) + " ms",
                 r.values("W3", name, lambda run: run["large_s"] / run["single_s"]),
-                (lambda v: v >= 20) if one_by_one else (lambda v: v <= 6),
+                None if one_by_one else (lambda v: v <= 6),
             )
         )
     small, large = r.sizes["w4_small"], r.sizes["w4_large"]
@@ -547,10 +556,14 @@ def targets(results: Results) -> list[Target]:
     return found
 
 
+def _verdict(passed: bool | None) -> str:
+    return "reference" if passed is None else "pass" if passed else "**FAIL**"
+
+
 def targets_section(results: Results) -> str:
     """The issue's targets, pass or fail (reported, never asserted)."""
     rows = [
-        [t.name, t.wanted, t.measured, ratio(t.ratios), "pass" if t.passed else "**FAIL**"]
+        [t.name, t.wanted, t.measured, ratio(t.ratios), _verdict(t.passed)]
         for t in targets(results)
     ]
     table = _table(["target", "wanted", "measured", "ratio", "result"], rows, text_columns=3)
