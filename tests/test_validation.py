@@ -20,12 +20,14 @@ INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("country_code", {"country_code": None}),
     ("country_code", {"country_code": 1}),
     ("country_code", {"country_code": "U S"}),
+    ("country_code", {"country_code": "US\n"}),  # fullmatch: no trailing-newline loophole
     ("limit", {"limit": 0}),
     ("limit", {"limit": -1}),
     ("limit", {"limit": True}),
     ("limit", {"limit": 2.5}),
     ("limit", {"limit": "10"}),
     ("limit", {"limit": None}),
+    ("limit", {"limit": float("nan")}),
     ("features", {"features": ["sms,voice"]}),
     ("features", {"features": ["sms", "vo ice"]}),
     ("features", {"features": ["sms", ""]}),
@@ -35,10 +37,12 @@ INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("features", {"features": [1]}),
     ("features", {"features": 5}),
     ("features", {"features": {"sms"}}),
+    ("features", {"features": ["sms\tvoice"]}),
     ("area_code", {"area_code": "41a"}),
     ("area_code", {"area_code": "123456789"}),
     ("area_code", {"area_code": ""}),
     ("area_code", {"area_code": 415}),
+    ("area_code", {"area_code": "41 5"}),
     ("area_code", {"area_code": "٤١٥"}),  # Arabic-Indic digits are not ASCII digits
 ]
 
@@ -74,9 +78,13 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("base_url", {"base_url": "numbers.test/v1"}),
     ("base_url", {"base_url": "http://"}),
     ("base_url", {"base_url": 5}),
+    ("base_url", {"base_url": "file:///etc/passwd"}),
+    ("base_url", {"base_url": "ws://numbers.test"}),
     ("api_key", {"api_key": "abc\ndef"}),
     ("api_key", {"api_key": "abc def"}),
     ("api_key", {"api_key": ""}),
+    ("api_key", {"api_key": "abc\r\nX-Injected: 1"}),
+    ("api_key", {"api_key": "clé"}),
     ("timeout", {"timeout": 0}),
     ("timeout", {"timeout": None}),
     ("timeout", {"timeout": httpx.Timeout(None)}),
@@ -89,15 +97,28 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("argument", "kwargs"), INVALID_CLIENTS)
-def test_invalid_client_arguments_fail_at_construction(
+async def test_invalid_client_arguments_fail_at_construction(
     argument: str, kwargs: dict[str, Any]
 ) -> None:
     """A bad base URL, key, timeout or retry setting is refused when the client is built."""
-    options: dict[str, Any] = {"api_key": API_KEY, "base_url": BASE_URL, **kwargs}
-    with pytest.raises(InvalidRequestError) as caught:
-        NumbersClient(**options)
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=numbers_body([]))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        options: dict[str, Any] = {
+            "api_key": API_KEY,
+            "base_url": BASE_URL,
+            "http_client": http,
+            **kwargs,
+        }
+        with pytest.raises(InvalidRequestError) as caught:
+            NumbersClient(**options)
     assert caught.value.argument == argument
     assert argument in str(caught.value)
+    assert sent == []
 
 
 def test_key_is_not_repeated_in_its_own_error() -> None:
