@@ -72,6 +72,7 @@ class Results:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     duration_s: float = 0.0
+    commit: str = field(default_factory=lambda: git_commit())  # the code measured: read at start
 
     def add(self, workload: str, name: str, result: dict[str, float]) -> None:
         """Record one job's result."""
@@ -168,7 +169,7 @@ def _machine() -> str:
     return f"{os.cpu_count()} CPUs ({_cpu_model()}), {system}, {python}"
 
 
-def _git() -> str:
+def git_commit() -> str:
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -209,7 +210,7 @@ Written by `make bench` (`benchmarks/`); do not edit by hand, rerun it. Benchmar
 | machine | {_machine()} |
 | load average (1/5/15 min), before/after | {load} |
 | packages | {_versions()} |
-| commit | {_git()} |
+| commit (when the run started) | {results.commit} |
 | sizes | {", ".join(f"{k}={v}" for k, v in results.sizes.items())} |
 """
 
