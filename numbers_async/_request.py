@@ -138,11 +138,11 @@ class Requester:
                 raise failure
             delay = self.policy.delay(retry, retry_after)
             logger.warning(
-                "numbers-async: %s on attempt %d of %d (trackingId=%s); retrying in %.3f s",
+                "numbers-async: %s on attempt %d of %d%s; retrying in %.3f s",
                 what,
                 attempt,
                 self.policy.max_retries + 1,
-                tracking_id,
+                f" (trackingId={tracking_id})" if tracking_id else "",
                 delay,
             )
             await self.policy.sleep(delay)

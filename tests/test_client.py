@@ -306,3 +306,23 @@ async def test_concurrent_searches_share_one_client(make_client: MakeClient) -> 
     for area, numbers in zip(areas, results, strict=True):
         assert [n.phone_number for n in numbers] == [f"+1{area}555{i:04d}" for i in range(3)]
     assert client.requests_sent == len(areas)
+
+
+async def test_retry_log_names_the_connection_error_and_omits_a_missing_tracking_id(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A retried connection error is logged by its type, with no empty trackingId."""
+    outcomes: list[Exception] = [httpx.ConnectError("refused")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if outcomes:
+            raise outcomes.pop()
+        return httpx.Response(200, json=OK)
+
+    client = make_client(handler, retry_initial_delay=0)
+    with caplog.at_level(logging.WARNING, logger="numbers_async"):
+        await client.search("US")
+    (record,) = caplog.records
+    assert (
+        record.getMessage() == "numbers-async: ConnectError on attempt 1 of 3; retrying in 0.000 s"
+    )
