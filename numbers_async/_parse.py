@@ -13,6 +13,7 @@ from typing import Any
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
 
 _OPTIONAL_STRINGS = ("locality", "administrativeArea", "phoneNumberType")
+_NO_FEATURES: list[str] = []
 
 
 def shape_problem(body: Any) -> str | None:
@@ -30,16 +31,21 @@ def shape_problem(body: Any) -> str | None:
 
 
 def _item_problem(item: Any) -> str | None:
-    if not isinstance(item, dict):
+    # type() checks, one lookup per key, plain loops: this runs for every number of every page.
+    if type(item) is not dict:
         return f"expected an object, got {type(item).__name__}"
-    if not isinstance(item.get("phoneNumber"), str):
+    get = item.get
+    if type(get("phoneNumber")) is not str:
         return "'phoneNumber' is missing or not a string"
     for key in _OPTIONAL_STRINGS:
-        if key in item and not isinstance(item[key], str):
+        if type(get(key, "")) is not str:
             return f"{key!r} is not a string"
-    features = item.get("features", [])
-    if not isinstance(features, list) or not all(isinstance(name, str) for name in features):
+    features = get("features", _NO_FEATURES)
+    if type(features) is not list:
         return "'features' is not a list of strings"
+    for name in features:
+        if type(name) is not str:
+            return "'features' is not a list of strings"
     return None
 
 

@@ -13,9 +13,11 @@ import httpx
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "aiohttp"]
-# One pool for the whole service: keep every connection alive so bursts reuse them instead of
-# reconnecting (httpx keeps only 20 alive by default).
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+# httpx keeps its default (100 connections, 20 kept alive): httpcore scans its whole pool on
+# every request, so keeping 100 alive made 64-way concurrency 30% slower (BENCHMARKS.md, W2).
+# aiohttp's connector does no such scan: there every connection is kept for reuse.
+HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+AIOHTTP_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def no_cookies() -> CookieJar:
@@ -30,7 +32,7 @@ def owned_http_client(
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":
         return httpx.AsyncClient(
-            limits=DEFAULT_LIMITS, timeout=timeout, headers=headers, cookies=no_cookies()
+            limits=HTTPX_LIMITS, timeout=timeout, headers=headers, cookies=no_cookies()
         )
     if transport == "aiohttp":
         try:
@@ -41,7 +43,7 @@ def owned_http_client(
                 "transport='aiohttp' needs the aiohttp extra: pip install 'numbers-async[aiohttp]'",
             ) from exc
         return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=DEFAULT_LIMITS),
+            transport=AiohttpTransport(limits=AIOHTTP_LIMITS),
             timeout=timeout,
             headers=headers,
             cookies=no_cookies(),
