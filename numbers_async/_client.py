@@ -142,15 +142,15 @@ class NumbersClient:
     ) -> AsyncGenerator[AvailableNumber, None]:
         """The numbers of ``search()``, yielded as each page arrives.
 
-        Lazy: no request before iteration starts, and at most one page is read ahead of the
-        caller (breaking out cancels it).
+        Lazy: one page at a time, no request before iteration starts and none after the caller
+        stops iterating (an abandoned generator is not closed at once, so a page read ahead
+        would go on, retries included).
 
         Memory stays flat however many numbers stream by (only the phone numbers seen are kept,
         for de-duplication), so errors raised here carry an empty ``partial_numbers``: the
         caller already holds every number yielded.
         """
-        read_ahead = min(2, self._page_concurrency)
-        async for page in self._pages(country_code, features, area_code, limit, read_ahead):
+        async for page in self._pages(country_code, features, area_code, limit, window=1):
             for number in page:
                 yield number
 

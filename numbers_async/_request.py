@@ -14,7 +14,6 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
-    InvalidRequestError,
     NumbersError,
     ResponseValidationError,
     error_from_response,
@@ -109,9 +108,10 @@ class Requester:
             try:
                 built = self.http.build_request(request["method"], url, **self.options)
             except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
-                raise InvalidRequestError(
-                    "http_client",
+                # Not InvalidRequestError: earlier pages or attempts may have been sent.
+                raise APIConnectionError(
                     f"http_client cannot encode the request ({exc}): a cookie the server set?",
+                    attempts=attempt,
                 ) from exc
             attempt += 1
             self.requests_sent += 1

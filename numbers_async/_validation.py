@@ -3,8 +3,10 @@ InvalidRequestError naming the argument (and the value, except for the key)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import httpx
 
@@ -85,35 +87,57 @@ def api_key(value: object) -> str:
 
 
 def base_url(value: object) -> str:
-    """An absolute http(s) URL, without a trailing slash."""
+    """An absolute http(s) URL, optionally with a path prefix, without a trailing slash.
+
+    A query or fragment would swallow the endpoint's path and credentials in the URL would
+    show in every repr, so all three are refused (and credentials are never echoed)."""
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(
             "base_url", "base_url is missing: pass base_url= or set NUMBERS_BASE_URL"
         )
+    shown = "a URL with credentials" if "@" in value else repr(value)
     try:
         url = httpx.URL(value)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidRequestError("base_url", f"base_url is not a valid URL: {value!r}") from exc
+        raise InvalidRequestError("base_url", f"base_url is not a valid URL: {shown}") from exc
     if url.scheme not in ("http", "https") or not url.host:
         raise InvalidRequestError(
-            "base_url", f"base_url must be an absolute http:// or https:// URL, got {value!r}"
+            "base_url", f"base_url must be an absolute http:// or https:// URL, got {shown}"
+        )
+    if url.userinfo:
+        raise InvalidRequestError(
+            "base_url", "base_url must not hold credentials: the key goes in api_key"
+        )
+    if url.query or url.fragment or "?" in value or "#" in value:
+        raise InvalidRequestError(
+            "base_url", f"base_url must have no query or fragment, got {shown}"
         )
     return value.rstrip("/")
 
 
 def timeout(value: object) -> httpx.Timeout:
-    """Seconds (> 0) or an httpx.Timeout; None is refused: every request needs a timeout."""
+    """Finite seconds > 0, or an httpx.Timeout whose four parts all are: every request needs
+    a timeout that can expire."""
     if isinstance(value, httpx.Timeout):
-        if None in (value.connect, value.read, value.write, value.pool):
+        parts = (value.connect, value.read, value.write, value.pool)
+        if not all(_finite_number(part) and part > 0 for part in parts):
             raise InvalidRequestError(
-                "timeout", f"timeout must set connect, read, write and pool, got {value!r}"
+                "timeout",
+                f"timeout must set connect, read, write and pool to finite seconds > 0, "
+                f"got {value!r}",
             )
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if not _finite_number(value) or not value > 0:
         raise InvalidRequestError(
-            "timeout", f"timeout must be a number of seconds > 0 or an httpx.Timeout, got {value!r}"
+            "timeout",
+            f"timeout must be finite seconds > 0 or an httpx.Timeout, got {value!r}",
         )
     return httpx.Timeout(float(value))
+
+
+def _finite_number(value: object) -> TypeGuard[float]:
+    """An int or float (not bool) that is neither infinite nor NaN."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def max_retries(value: object) -> int:
@@ -131,7 +155,7 @@ def positive_int(name: str, value: object) -> int:
 
 
 def non_negative(name: str, value: object) -> float:
-    """A number >= 0 (retry settings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise InvalidRequestError(name, f"{name} must be a number >= 0, got {value!r}")
+    """A finite number >= 0 (retry settings)."""
+    if not _finite_number(value) or not value >= 0:
+        raise InvalidRequestError(name, f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)

@@ -1,5 +1,6 @@
 """Pagination-by-limit: page sizes, de-duplication and every stop rule."""
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -97,7 +98,8 @@ async def test_request_sequence_and_result(
     concurrency: int,
 ) -> None:
     """Each request asks min(50, missing), results are de-duplicated and every stop rule holds;
-    with pages in flight together the result is exactly the one-at-a-time result."""
+    with pages in flight together the result is exactly the one-at-a-time result (pages
+    already in flight when a stop rule holds may add requests, never numbers)."""
     server = PagedServer(*pages)
     numbers = await make_client(server, page_concurrency=concurrency).search("US", limit=limit)
     assert phones(numbers) == expected
@@ -121,17 +123,32 @@ async def test_iter_search_yields_same_sequence(make_client: MakeClient) -> None
     assert len(streamed) == 110
 
 
-async def test_iter_search_is_lazy_and_stops_when_caller_breaks(make_client: MakeClient) -> None:
-    """No request before iteration; breaking out after the first page sends no more."""
-    server = PagedServer(numbered(0, 50), numbered(50, 50), numbered(100, 50))
-    stream = make_client(server, page_concurrency=1).iter_search("US", limit=150)
-    assert server.limits == []
+@pytest.mark.parametrize("concurrency", [1, 5])
+async def test_iter_search_is_lazy_and_stops_when_caller_breaks(
+    make_client: MakeClient, concurrency: int
+) -> None:
+    """No request before iteration; breaking out (the generator still referenced, not closed)
+    sends no more, even while the next page would fail and be retried."""
+    sent: list[int] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(int(request.url.params["limit"]))
+        if len(sent) > 2:
+            await asyncio.sleep(0.01)
+            return httpx.Response(502)
+        return httpx.Response(200, json=numbers_body(numbered(len(sent) * 100, 50)))
+
+    client = make_client(handler, page_concurrency=concurrency, max_retries=5)
+    stream = client.iter_search("US", limit=200)
+    assert sent == []
     got = []
     async for number in stream:
         got.append(number)
-        if len(got) == 10:
+        if len(got) == 60:  # inside the second page
             break
-    assert server.limits == [50]
+    await asyncio.sleep(0.1)
+    assert sent == [50, 50]
+    assert client.requests_sent == 2
 
 
 async def test_failure_on_a_later_page_carries_partial_numbers(make_client: MakeClient) -> None:

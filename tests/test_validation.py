@@ -80,6 +80,10 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("base_url", {"base_url": 5}),
     ("base_url", {"base_url": "file:///etc/passwd"}),
     ("base_url", {"base_url": "ws://numbers.test"}),
+    ("base_url", {"base_url": "https://numbers.test/api?token=abc"}),
+    ("base_url", {"base_url": "https://numbers.test/api#frag"}),
+    ("base_url", {"base_url": "https://numbers.test/api?"}),
+    ("base_url", {"base_url": "https://user:pass@numbers.test"}),
     ("api_key", {"api_key": "abc\ndef"}),
     ("api_key", {"api_key": "abc def"}),
     ("api_key", {"api_key": ""}),
@@ -88,9 +92,16 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("timeout", {"timeout": 0}),
     ("timeout", {"timeout": None}),
     ("timeout", {"timeout": httpx.Timeout(None)}),
+    ("timeout", {"timeout": float("inf")}),
+    ("timeout", {"timeout": float("nan")}),
+    ("timeout", {"timeout": httpx.Timeout(-1.0)}),
+    ("timeout", {"timeout": httpx.Timeout(5.0, pool=None)}),
+    ("timeout", {"timeout": True}),
     ("max_retries", {"max_retries": -1}),
     ("max_retries", {"max_retries": 1.5}),
     ("retry_initial_delay", {"retry_initial_delay": -0.1}),
+    ("retry_initial_delay", {"retry_initial_delay": float("inf")}),
+    ("retry_max_delay", {"retry_max_delay": float("nan")}),
     ("retry_max_delay", {"retry_max_delay": "8"}),
     ("http_client", {"http_client": object()}),
 ]
@@ -119,6 +130,14 @@ async def test_invalid_client_arguments_fail_at_construction(
     assert caught.value.argument == argument
     assert argument in str(caught.value)
     assert sent == []
+
+
+def test_credentials_in_base_url_are_not_repeated() -> None:
+    """A base URL holding credentials is refused without echoing them."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(api_key=API_KEY, base_url="https://user:hunter2@numbers.test/v1")
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.argument == "base_url"
 
 
 def test_key_is_not_repeated_in_its_own_error() -> None:
