@@ -182,6 +182,15 @@ async def test_every_request_is_recorded_with_its_status() -> None:
     assert app.searches_served == 1
 
 
+async def test_recorded_requests_are_bounded_while_all_are_counted() -> None:
+    """app.requests keeps only the latest requests_kept; request_count still counts every one."""
+    app = create_app(requests_kept=2)
+    for country in ("US", "CA", "GB"):
+        await get(app, {"countryCode": country})
+    assert app.request_count == 3
+    assert [r.params["countryCode"] for r in app.requests] == ["CA", "GB"]
+
+
 def test_importing_the_client_leaves_the_sandbox_unloaded() -> None:
     """import numbers_async loads neither the sandbox nor its dependencies (import time)."""
     prefixes = ("numbers_async.sandbox", "phonenumbers", "uvicorn")

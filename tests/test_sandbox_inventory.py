@@ -13,7 +13,12 @@ from sandbox_support import get, phone_numbers
 
 from numbers_async.sandbox import SUPPORTED_COUNTRIES, create_app
 from numbers_async.sandbox._areas import AREAS
-from numbers_async.sandbox._inventory import AREA_SIZE, _draw_area, country_inventory
+from numbers_async.sandbox._inventory import (
+    AREA_SIZE,
+    CountryInventory,
+    _draw_area,
+    country_inventory,
+)
 
 EXPECTED_TYPES = {
     "local": {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE},
@@ -185,6 +190,16 @@ async def test_paging_through_one_area_code_runs_out_at_its_inventory() -> None:
     assert gathered == stock
     assert AREA_SIZE[0] <= len(gathered) <= AREA_SIZE[1]
     assert app.request_count < 2000
+
+
+def test_area_codes_without_numbers_are_not_cached() -> None:
+    """Searching area codes the table lacks finds nothing and leaves the view cache unchanged."""
+    inventory = CountryInventory(0, "US")
+    inventory.matching("702", ("sms",))
+    cached = len(inventory._views)
+    found = [inventory.matching(str(code), ("sms",)) for code in range(10_000_000, 10_001_000)]
+    assert found == [()] * 1000
+    assert len(inventory._views) == cached == 1
 
 
 def test_numbers_serialize_with_the_api_field_names() -> None:

@@ -2,7 +2,8 @@
 
 One request goes through: added latency, routing, the next scripted fault, auth (401), the
 quota (402), query validation (400), the provider fail rate (502), then a fresh random sample
-of the matching inventory (200). Every request is recorded in ``app.requests``.
+of the matching inventory (200). Every request is counted and the latest ones (``REQUESTS_KEPT``
+by default) are recorded in ``app.requests``, so a sandbox serving for days stays bounded.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,8 @@ from ._query import QueryError, parse_query
 
 DEFAULT_API_KEY = "sandbox"
 SEARCH_PATH = "/numbers/available"
+# How many recorded requests an app keeps by default: plenty for a test, bounded for a server.
+REQUESTS_KEPT = 10_000
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,11 +46,13 @@ class RecordedRequest:
 class SandboxApp:
     """The sandbox API: an ASGI application with a deterministic inventory and faults on demand.
 
-    ``faults`` may be changed while the app serves. ``requests`` lists every request answered,
-    oldest first; ``request_count`` is its length and ``searches_served`` the 200s among them.
+    ``faults`` may be changed while the app serves. ``requests`` holds the latest
+    ``requests_kept`` requests answered, oldest first (older ones are dropped);
+    ``request_count`` counts every request answered and ``searches_served`` the 200s among them.
     """
 
     __slots__ = (
+        "_count",
         "_fault_rng",
         "_sample_rng",
         "_searches",
@@ -57,25 +63,30 @@ class SandboxApp:
         "seed",
     )
 
-    def __init__(self, *, seed: int, api_key: str, faults: Faults) -> None:
+    def __init__(
+        self, *, seed: int, api_key: str, faults: Faults, requests_kept: int = REQUESTS_KEPT
+    ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
+        if requests_kept < 0:
+            raise ValueError(f"requests_kept must be 0 or more, got {requests_kept!r}")
         self.seed = seed
         self.api_key = api_key
         self.faults = faults
-        self.requests: list[RecordedRequest] = []
+        self.requests: deque[RecordedRequest] = deque(maxlen=requests_kept)
+        self._count = 0
         self._sample_rng = random.Random(f"{seed}:sample")
         self._fault_rng = random.Random(f"{seed}:faults")
         self._tracking = respond.TrackingIds(seed)
         self._searches = 0
 
     def __repr__(self) -> str:
-        return f"<SandboxApp seed={self.seed} requests={len(self.requests)}>"
+        return f"<SandboxApp seed={self.seed} requests={self._count}>"
 
     @property
     def request_count(self) -> int:
-        """How many requests the sandbox has answered."""
-        return len(self.requests)
+        """How many requests the sandbox has answered, including those ``requests`` dropped."""
+        return self._count
 
     @property
     def searches_served(self) -> int:
@@ -91,6 +102,7 @@ class SandboxApp:
         response = await self._respond(scope)
         query = scope.get("query_string", b"").decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
+        self._count += 1
         self.requests.append(
             RecordedRequest(scope["method"], scope["path"], params, response.status)
         )
@@ -153,6 +165,7 @@ def create_app(
     latency: float = 0.0,
     quota: int | None = None,
     script: Iterable[int] = (),
+    requests_kept: int = REQUESTS_KEPT,
 ) -> SandboxApp:
     """A fresh sandbox API as an ASGI application.
 
@@ -164,11 +177,12 @@ def create_app(
         latency: seconds added before every response.
         quota: searches answered before every request gets 402; ``None`` for no quota.
         script: statuses for the next requests, in order (see ``Faults.script``).
+        requests_kept: how many of the latest requests ``app.requests`` keeps.
 
     Serve it in-process with ``httpx.ASGITransport(app=app)`` or on loopback with uvicorn.
     """
     faults = Faults(fail_rate=fail_rate, latency=latency, quota=quota, script=script)
-    return SandboxApp(seed=seed, api_key=api_key, faults=faults)
+    return SandboxApp(seed=seed, api_key=api_key, faults=faults, requests_kept=requests_kept)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

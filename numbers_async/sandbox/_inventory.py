@@ -66,11 +66,13 @@ class SandboxNumber:
 class CountryInventory:
     """All numbers of one country for one seed; areas are drawn when a search first needs them."""
 
-    __slots__ = ("_views", "country", "seed")
+    __slots__ = ("_area_codes", "_views", "country", "seed")
 
     def __init__(self, seed: int, country: str) -> None:
         self.seed = seed
         self.country = country
+        self._area_codes = frozenset(area.area_code for area in AREAS[country])
+        # Keyed only by the table's area codes (or None) and the 16 feature masks, so bounded.
         self._views: dict[tuple[str | None, int], tuple[SandboxNumber, ...]] = {}
 
     @property
@@ -80,6 +82,8 @@ class CountryInventory:
 
     def matching(self, area_code: str | None, features: Sequence[str]) -> Sequence[SandboxNumber]:
         """The numbers in ``area_code`` (any when ``None``) having every one of ``features``."""
+        if area_code is not None and area_code not in self._area_codes:
+            return ()
         mask = feature_mask(features)
         key = (area_code, mask)
         view = self._views.get(key)
