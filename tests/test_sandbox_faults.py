@@ -139,6 +139,9 @@ async def test_every_error_body_has_a_unique_tracking_id() -> None:
         ({"script": [199]}, "scripted status"),
         ({"script": [600]}, "scripted status"),
         ({"script": [True]}, "scripted status"),
+        ({"script": [100]}, "scripted status.*100"),
+        ({"script": [204]}, "scripted status.*204"),
+        ({"script": [304]}, "scripted status.*304"),
     ],
 )
 def test_impossible_faults_are_refused(options: dict[str, Any], named: str) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+# Statuses from 200 up whose responses never have a body (RFC 9110, sections 15.3.5 and 15.4.5).
+_BODILESS = frozenset({204, 304})
+
 
 class Faults:
     """Configurable failures of one sandbox app; the attributes may change while it serves.
@@ -43,11 +46,21 @@ class Faults:
         self.script(*script)
 
     def script(self, *statuses: int) -> None:
-        """Queue ``statuses`` (each 200 to 599) for the next requests, in order."""
+        """Queue ``statuses`` (each 200 to 599, except 204 and 304) for the next requests, in order.
+
+        Scripted statuses are answered with a body, which 1xx, 204 and 304 responses cannot
+        carry: HTTP servers such as uvicorn's h11 refuse to send them, so they are refused here.
+        """
         for status in statuses:
-            if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+            if (
+                isinstance(status, bool)
+                or not isinstance(status, int)
+                or not 200 <= status <= 599
+                or status in _BODILESS
+            ):
                 raise ValueError(
-                    f"a scripted status must be an int from 200 to 599, got {status!r}"
+                    f"a scripted status must be an int from 200 to 599 other than 204 and 304 "
+                    f"(it is sent with a body, which 1xx, 204 and 304 cannot carry), got {status!r}"
                 )
         self._queue.extend(statuses)
 
