@@ -14,7 +14,8 @@ then ask for the fixtures::
 ``numbers_sandbox`` is a fresh sandbox app for each test (seed 0: the same numbers every run);
 override the fixture to change its seed, key or faults. ``numbers_client`` is a
 ``NumbersClient`` wired to it through ``httpx.ASGITransport``, with retries that wait no time.
-The fixtures are plain (not async), so they work under pytest-asyncio and anyio alike. Needs the
+The fixtures are plain (not async), so any asyncio test runner can use them (pytest-asyncio,
+or anyio's plugin on its asyncio backend); the client needs asyncio, so not trio. Needs the
 ``sandbox`` extra: ``pip install 'numbers-async[sandbox]'``.
 """
 
