@@ -15,13 +15,13 @@ from numbers_async import (
     NumbersClient,
     NumbersError,
 )
+from numbers_async._pagination import PAGE_MAX
 
 from ._args import API_ERROR, SUCCESS, USAGE_ERROR
 from ._extras import load
 from ._formats import make_writer
 from ._progress import ProgressBar
 
-PAGE_SIZE = 50  # the API's most numbers per request: more than this takes several pages
 # The command's name for each argument the library may reject.
 FLAGS = {
     "country_code": "COUNTRY",
@@ -73,7 +73,7 @@ def _client(args: argparse.Namespace) -> NumbersClient:
 async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Stream the numbers to the chosen format; report a shortfall or an error on ``err``."""
     writer = make_writer(args.format, out)
-    progress = ProgressBar(args.limit, err) if args.limit > PAGE_SIZE and err.isatty() else None
+    progress = ProgressBar(args.limit, err) if args.limit > PAGE_MAX and err.isatty() else None
     found = 0
     try:
         async with client:
