@@ -6,16 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.run import VARIANTS
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("## Targets", "## Server ceiling", "## W1", "## W2", "## W3", "## W4", "## W5")
-VARIANTS = (
-    "raw-httpx",
-    "raw-aiohttp",
-    "generated",
-    "facade-httpx",
-    "facade-aiohttp",
-    "httpx-over-aiohttp",
-)
 
 
 def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
