@@ -1,4 +1,4 @@
-"""The results of a bench run and their rendering as BENCHMARKS.md (medians, ranges, targets)."""
+"""A bench run rendered as BENCHMARKS.md: the header, the method, one table per workload."""
 
 from __future__ import annotations
 
@@ -6,16 +6,27 @@ import inspect
 import os
 import platform
 import statistics
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "raw-httpx"
+from benchmarks.results import (
+    DASH,
+    TIMES,
+    W5_SETTINGS,
+    Results,
+    cpu_us,
+    import_ms,
+    rate,
+    ratio,
+    server_busy,
+    stat,
+    wall_us,
+)
+from benchmarks.targets import targets
+
 PACKAGES = (
     "numbers-async",
     "httpx",
@@ -26,114 +37,6 @@ PACKAGES = (
     "httpx-aiohttp",
     "attrs",
 )
-TIMES = "\N{MULTIPLICATION SIGN}"
-DASH = "\N{EN DASH}"
-MEMORY_SLACK_KIB = 2048  # allocator and buffer noise allowed on top of the de-duplication set
-
-# httpx imports its command line (click, pygments, rich: ~40 ms) whenever those are installed, as
-# in a dev environment; "minimal" hides them, as in a service that installs numbers-async alone.
-W5_SETTINGS: dict[str, tuple[str, ...]] = {
-    "as installed": (),
-    "minimal": ("click", "pygments", "rich"),
-}
-
-W3_RUNS: tuple[tuple[str, str, int | None], ...] = (
-    ("facade-httpx, default page_concurrency", "facade-httpx", None),
-    ("facade-httpx, page_concurrency=1", "facade-httpx", 1),
-    ("facade-aiohttp, default page_concurrency", "facade-aiohttp", None),
-)
-
-
-def w4_runs(small: int, large: int) -> list[tuple[str, str, str, int]]:
-    """(row name, variant, mode, numbers) of each W4 process."""
-    runs = []
-    for variant in ("facade-httpx", "facade-aiohttp"):
-        runs += [
-            (f"{variant}: import only", variant, "import", 0),
-            (f"{variant}: iter_search {small:,}", variant, "stream", small),
-            (f"{variant}: iter_search {large:,}", variant, "stream", large),
-        ]
-    runs.append(
-        (f"facade-httpx: search() list of {large:,} (for contrast)", "facade-httpx", "list", large)
-    )
-    return runs
-
-
-@dataclass
-class Results:
-    """Every job's result, per workload and row, in round order."""
-
-    sizes: dict[str, int]
-    pinned: bool
-    runs: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
-    ceiling: dict[str, float] = field(default_factory=dict)
-    lazy_modules: list[str] = field(default_factory=list)
-    dedup_bytes: dict[int, int] = field(default_factory=dict)
-    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    duration_s: float = 0.0
-    commit: str = field(default_factory=lambda: git_commit())  # the code measured: read at start
-
-    def add(self, workload: str, name: str, result: dict[str, float]) -> None:
-        """Record one job's result."""
-        self.runs.setdefault(workload, {}).setdefault(name, []).append(result)
-
-    def values(
-        self, workload: str, name: str, metric: Callable[[dict[str, float]], float]
-    ) -> list[float]:
-        """``metric`` of each run of a row, in round order."""
-        return [metric(run) for run in self.runs.get(workload, {}).get(name, [])]
-
-    def ratios(
-        self,
-        workload: str,
-        name: str,
-        metric: Callable[[dict[str, float]], float],
-        baseline: str = BASELINE,
-    ) -> list[float]:
-        """Per-round ratio of a row's metric to the baseline row's metric in the same round."""
-        ours = self.values(workload, name, metric)
-        theirs = self.values(workload, baseline, metric)
-        return [a / b for a, b in zip(ours, theirs, strict=True) if b]
-
-
-def cpu_us(run: dict[str, float]) -> float:
-    """Client CPU µs per search."""
-    return run["cpu_s"] / run["n"] * 1e6
-
-
-def wall_us(run: dict[str, float]) -> float:
-    """Wall µs per search."""
-    return run["wall_s"] / run["n"] * 1e6
-
-
-def rate(run: dict[str, float]) -> float:
-    """Searches per second."""
-    return run["n"] / run["wall_s"]
-
-
-def server_busy(run: dict[str, float]) -> float:
-    """Server CPU as a percentage of one core during the timed section."""
-    return run["server_cpu_s"] / run["wall_s"] * 100
-
-
-def stat(values: Sequence[float], spec: str = ",.0f") -> str:
-    """``median (min-max)``, or the single value, or a dash."""
-    if not values:
-        return DASH
-    middle = format(statistics.median(values), spec)
-    if len(values) == 1:
-        return middle
-    return f"{middle} ({format(min(values), spec)}{DASH}{format(max(values), spec)})"
-
-
-def ratio(values: Sequence[float]) -> str:
-    """A ratio's median and range, as ``1.23x (1.10-1.30)``."""
-    if not values:
-        return DASH
-    text = stat(values, ".2f")
-    head, _, rest = text.partition(" ")
-    return f"{head}{TIMES}" + (f" {rest}" if rest else "")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
@@ -167,22 +70,6 @@ def _machine() -> str:
     system = f"{platform.system()} {platform.release()}"
     python = f"Python {platform.python_version()} ({sys.implementation.name})"
     return f"{os.cpu_count()} CPUs ({_cpu_model()}), {system}, {python}"
-
-
-def git_commit() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "numbers_async", "benchmarks"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return f"{head}{' (with uncommitted changes)' if dirty else ''}" if head else "unknown"
 
 
 def _default_page_concurrency() -> str:
@@ -377,13 +264,6 @@ def _rss_mib(run: dict[str, float]) -> float:
     return run["maxrss_kib"] / 1024
 
 
-def w4_growth(results: Results, variant: str, small: int, large: int) -> list[float]:
-    """Per-round peak-RSS growth (KiB) from streaming ``small`` to streaming ``large`` numbers."""
-    a = results.values("W4", f"{variant}: iter_search {small:,}", lambda run: run["maxrss_kib"])
-    b = results.values("W4", f"{variant}: iter_search {large:,}", lambda run: run["maxrss_kib"])
-    return [y - x for x, y in zip(a, b, strict=True)]
-
-
 def w4_section(results: Results) -> str:
     """W4: peak RSS while streaming."""
     rows = []
@@ -412,16 +292,12 @@ Each row is its own process. The de-duplication set (the only state that should 
 """
 
 
-def _import_ms(results: Results, module: str, setting: str) -> list[float]:
-    return results.values("W5", f"{module} ({setting})", lambda run: run["import_us"] / 1000)
-
-
 def w5_section(results: Results) -> str:
     """W5: import time, as installed and in a minimal environment."""
     rows = []
     for setting, hidden in W5_SETTINGS.items():
-        httpx_ms = _import_ms(results, "httpx", setting)
-        ours_ms = _import_ms(results, "numbers_async", setting)
+        httpx_ms = import_ms(results, "httpx", setting)
+        ours_ms = import_ms(results, "numbers_async", setting)
         label = f"{setting} ({', '.join(hidden)} hidden)" if hidden else setting
         rows += [
             [f"`import httpx`, {label}", stat(httpx_ms, ".1f"), f"1.00{TIMES}"],
@@ -435,7 +311,7 @@ def w5_section(results: Results) -> str:
     lazy = (
         ", ".join(results.lazy_modules) or "none of aiohttp, httpx_aiohttp, numbers_async._aiohttp"
     )
-    runs = len(_import_ms(results, "httpx", "minimal"))
+    runs = len(import_ms(results, "httpx", "minimal"))
     return f"""## W5: import time (`python -X importtime`, fresh process, {runs} runs each)
 
 `import httpx` also imports httpx's command line (click, pygments, rich) when those happen to be
@@ -446,115 +322,6 @@ installs only numbers-async.
 
 Modules of the fast transport loaded by `import numbers_async`: {lazy}.
 """
-
-
-@dataclass
-class Target:
-    """One target of the issue: what it asks, what was measured, the ratio, pass or fail
-    (None for a reference row, which the issue states as an expectation, not a target)."""
-
-    name: str
-    wanted: str
-    measured: str
-    ratios: list[float]
-    passed: bool | None
-
-
-def _target(
-    name: str, wanted: str, measured: str, ratios: list[float], ok: Callable[[float], bool] | None
-) -> Target:
-    passed = None if ok is None else bool(ratios) and ok(statistics.median(ratios))
-    return Target(name, wanted, measured, ratios, passed)
-
-
-def _versus(results: Results, workload: str, ours: str, theirs: str, unit: str) -> str:
-    metric = cpu_us if workload == "W1" else rate
-    mine, other = results.values(workload, ours, metric), results.values(workload, theirs, metric)
-    return f"{stat(mine)} vs {stat(other)} {unit}"
-
-
-def targets(results: Results) -> list[Target]:
-    """Each target evaluated on the medians of its per-round ratios."""
-    r, x = results, TIMES
-    found = [
-        _target(
-            "W1 facade-httpx CPU / search",
-            f"<= 1.15{x} generated",
-            _versus(r, "W1", "facade-httpx", "generated", "µs"),
-            r.ratios("W1", "facade-httpx", cpu_us, "generated"),
-            lambda v: v <= 1.15,
-        ),
-        _target(
-            "W1 facade-aiohttp CPU / search",
-            f"<= 0.8{x} raw httpx",
-            _versus(r, "W1", "facade-aiohttp", BASELINE, "µs"),
-            r.ratios("W1", "facade-aiohttp", cpu_us),
-            lambda v: v <= 0.8,
-        ),
-        _target(
-            "W2 facade-aiohttp searches/s",
-            f">= 2.5{x} raw httpx",
-            _versus(r, "W2", "facade-aiohttp", BASELINE, "/s"),
-            r.ratios("W2", "facade-aiohttp", rate),
-            lambda v: v >= 2.5,
-        ),
-        _target(
-            "W2 facade-aiohttp searches/s",
-            f">= 0.85{x} httpx-over-aiohttp",
-            _versus(r, "W2", "facade-aiohttp", "httpx-over-aiohttp", "/s"),
-            r.ratios("W2", "facade-aiohttp", rate, "httpx-over-aiohttp"),
-            lambda v: v >= 0.85,
-        ),
-        _target(
-            "W2 facade-httpx searches/s",
-            f">= 0.85{x} raw httpx",
-            _versus(r, "W2", "facade-httpx", BASELINE, "/s"),
-            r.ratios("W2", "facade-httpx", rate),
-            lambda v: v >= 0.85,
-        ),
-    ]
-    pages = -(-r.sizes["w3_limit"] // 50)
-    for name, _, width in W3_RUNS:
-        one_by_one = width == 1
-        found.append(
-            _target(
-                f"W3 {name}",
-                f"about {pages}{x} one request ({pages} pages in a row; reference)"
-                if one_by_one
-                else f"<= 6{x} one request",
-                stat(r.values("W3", name, lambda run: run["large_s"] * 1000)) + " ms",
-                r.values("W3", name, lambda run: run["large_s"] / run["single_s"]),
-                None if one_by_one else (lambda v: v <= 6),
-            )
-        )
-    small, large = r.sizes["w4_small"], r.sizes["w4_large"]
-    allowed = (r.dedup_bytes.get(large, 0) - r.dedup_bytes.get(small, 0)) / 1024 + MEMORY_SLACK_KIB
-    for variant in ("facade-httpx", "facade-aiohttp"):
-        growth = w4_growth(r, variant, small, large)
-        found.append(
-            _target(
-                f"W4 {variant} iter_search {small:,} to {large:,}",
-                f"growth <= de-dup set growth + {MEMORY_SLACK_KIB // 1024} MiB "
-                f"= {allowed / 1024:.1f} MiB",
-                f"+{stat([g / 1024 for g in growth], '.1f')} MiB",
-                [g / allowed for g in growth],
-                lambda v: v <= 1.0,
-            )
-        )
-    loads = f"; loads {', '.join(r.lazy_modules)}" if r.lazy_modules else ""
-    for setting in W5_SETTINGS:
-        httpx_ms = _import_ms(r, "httpx", setting)
-        ours_ms = _import_ms(r, "numbers_async", setting)
-        found.append(
-            _target(
-                f"W5 import numbers_async, {setting}",
-                f"<= 1.5{x} import httpx, extras not imported",
-                f"{stat(ours_ms, '.1f')} vs {stat(httpx_ms, '.1f')} ms{loads}",
-                [a / b for a, b in zip(ours_ms, httpx_ms, strict=True)],
-                lambda v: v <= 1.5 and not r.lazy_modules,
-            )
-        )
-    return found
 
 
 def _verdict(passed: bool | None) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
+from benchmarks.results import W3_RUNS, W5_SETTINGS, Results, w4_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,11 +180,11 @@ def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, d
             "limit": sizes.w3_limit,
             "reps": sizes.w3_reps,
         }
-        for name, variant, width in report.W3_RUNS:
+        for name, variant, width in W3_RUNS:
             jobs.append(
                 ("W3", name, {**common, **w3, "variant": variant, "page_concurrency": width})
             )
-        for name, variant, mode, n in report.w4_runs(sizes.w4_small, sizes.w4_large):
+        for name, variant, mode, n in w4_runs(sizes.w4_small, sizes.w4_large):
             w4: dict[str, Any] = {"workload": "memory", "variant": variant, "mode": mode, "n": n}
             jobs.append(("W4", name, {**common, **w4}))
     for workload, name, job in jobs:
@@ -192,11 +193,11 @@ def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, d
     return jobs
 
 
-def measure(sizes: Sizes, pin: bool, one_process: bool) -> report.Results:
+def measure(sizes: Sizes, pin: bool, one_process: bool) -> Results:
     """Run every workload, each job in its own process unless ``one_process``; the results."""
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if pin and len(cpus) >= 2 else (None, None)
-    results = report.Results(sizes=sizes.__dict__, pinned=server_cpu is not None)
+    results = Results(sizes=sizes.__dict__, pinned=server_cpu is not None)
     results.load_before = os.getloadavg()
     server = Server(server_cpu)
     try:
@@ -215,7 +216,7 @@ def measure(sizes: Sizes, pin: bool, one_process: bool) -> report.Results:
     for module in ("httpx", "numbers_async"):
         import_time_us(module)  # warm-up: byte-compiles, fills the OS cache
     for _ in range(sizes.w5_runs):
-        for setting, hidden in report.W5_SETTINGS.items():
+        for setting, hidden in W5_SETTINGS.items():
             for module in ("httpx", "numbers_async"):
                 result = {"import_us": import_time_us(module, hidden)}
                 results.add("W5", f"{module} ({setting})", result)
