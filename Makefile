@@ -37,9 +37,9 @@ validate-spec: $(STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
 
 lint: $(STAMP)
-	$(BIN)/ruff check numbers_async tests
-	$(BIN)/ruff format --check numbers_async tests
-	$(BIN)/mypy numbers_async tests
+	$(BIN)/ruff check numbers_async tests benchmarks
+	$(BIN)/ruff format --check numbers_async tests benchmarks
+	$(BIN)/mypy numbers_async tests benchmarks
 
 test: validate-spec check-generated lint
 	$(BIN)/pytest
@@ -51,8 +51,7 @@ demo: $(STAMP)
 # BENCHMARKS.md (about five minutes on 2 cores); `make test` only smoke-tests the harness.
 .PHONY: bench
 bench: $(STAMP)
-	$(BIN)/python -c 'import aiohttp, httpx_aiohttp' 2>/dev/null || \
-		$(BIN)/python -m pip install --quiet -e '.[aiohttp]'
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks --output BENCHMARKS.md --command 'make bench'
 
 clean:

@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.profile W2 facade-aiohttp [--n 5000]`` starts the loopback server, runs
 the job in a fresh process as ``make bench`` does, and prints the profile of its timed section
-(needs ``pip install pyinstrument``; not part of ``make bench``).
+(needs pyinstrument, from the ``bench`` extra that ``make bench`` installs; not run by it).
 """
 
 from __future__ import annotations
