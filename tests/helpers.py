@@ -37,8 +37,9 @@ class SleepRecorder:
         self.delays.append(delay)
 
 
-async def until(condition: Callable[[], bool], within: float = 2.0) -> bool:
+async def until(condition: Callable[[], bool], within: float = 5.0) -> bool:
     """Wait until ``condition()`` holds or ``within`` seconds pass; returns whether it held."""
+    # Generous for a loaded machine: a condition that holds ends the wait at once.
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() >= deadline:

@@ -7,6 +7,8 @@ caller can tell its answer from another's), "502" or any other three-digit statu
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
 to hang up), "garbage" sends bytes that are not HTTP. ``heads`` keeps every request head read.
+``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
+its own, for load tests whose client keeps the test's loop busy.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -152,3 +156,33 @@ async def serve(server: LoopbackServer) -> AsyncIterator[LoopbackServer]:
             writer.transport.abort()
         await asyncio.gather(*server.handlers, return_exceptions=True)
         await tcp.wait_closed()
+
+
+@asynccontextmanager
+async def serve_in_thread(server: LoopbackServer) -> AsyncIterator[LoopbackServer]:
+    """Like ``serve()``, with the server on its own event loop in a thread of its own: a client
+    whose tasks keep the test's loop busy cannot delay the server's answers past a timeout."""
+    started: Future[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = Future()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        async with serve(server):
+            started.set_result((asyncio.get_running_loop(), stop))
+            await stop.wait()
+
+    def main() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:
+            if started.done():
+                raise
+            started.set_exception(exc)  # failed to start: the test gets the error, not a hang
+
+    thread = threading.Thread(target=main, name="loopback-server", daemon=True)
+    thread.start()
+    loop, stop = await asyncio.wrap_future(started)
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        await asyncio.to_thread(thread.join)

@@ -15,6 +15,8 @@ from numbers_async import ClientClosedError, NumbersClient
 from numbers_async._transports import Transport
 
 CANCEL_BUDGET = 0.1  # seconds from cancel() to CancelledError in the caller
+DEADLINE = 0.2  # seconds of the asyncio.timeout() around a search
+OVERRUN = 0.3  # seconds past DEADLINE a loaded machine may take; a hang would take the 30 s timeout
 CLOSE_BUDGET = 0.5  # seconds from aclose() to every search ended (it closes 100 connections)
 
 
@@ -90,17 +92,17 @@ async def test_cancel_during_a_five_second_backoff(
 async def test_a_deadline_around_a_search_ends_it_on_time(
     stalled: LoopbackServer, transport: str, logs: pytest.LogCaptureFixture
 ) -> None:
-    """asyncio.timeout(0.2) around a search on a stalled server raises TimeoutError at 0.2 s."""
+    """asyncio.timeout(0.2) around a search on a stalled server raises TimeoutError on time."""
     async with client_for(stalled, transport) as client:
         started = time.perf_counter()
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.2):
+            async with asyncio.timeout(DEADLINE):
                 await client.search("US")
         elapsed = time.perf_counter() - started
         assert await until(lambda: stalled.open_connections == 0)
         assert stalled.requests == 1
-    report(f"asyncio.timeout(0.2) [{transport}]", elapsed)
-    assert 0.2 <= elapsed < 0.2 + CANCEL_BUDGET
+    report(f"asyncio.timeout({DEADLINE}) [{transport}]", elapsed)
+    assert DEADLINE <= elapsed < DEADLINE + OVERRUN
 
 
 @pytest.mark.parametrize("searches", [5, 150], ids=["5-searches", "more-than-the-pool"])

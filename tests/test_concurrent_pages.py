@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from helpers import numbers_body
+from helpers import numbers_body, until
 
 from numbers_async import NumbersClient, ProviderError
 
@@ -118,8 +118,7 @@ async def test_cancelling_a_concurrent_search_cancels_every_page(make_client: Ma
     """Cancelling the caller's task cancels all of its requests in flight."""
     server = SlowServer(delay=lambda index: 0.001 if index == 0 else 5.0)
     task = asyncio.create_task(make_client(server, page_concurrency=5).search("US", limit=1000))
-    await asyncio.sleep(0.05)
-    assert server.in_flight == 5
+    assert await until(lambda: server.in_flight == 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -1,7 +1,9 @@
 """The wheel ships both packages with their py.typed markers and installs cleanly."""
 
+import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -10,6 +12,12 @@ import pytest
 import numbers_async
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests stay off the network: pip installs the wheel alone, its dependencies come from this venv.
+OFFLINE = ["--no-deps", "--no-index", "--disable-pip-version-check"]
+IMPORT_CHECK = """
+import numbers_api, numbers_async
+print(numbers_async.__version__, numbers_async.__file__, numbers_api.__file__, sep="\\n")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +50,28 @@ def test_wheel_holds_both_packages_and_markers(wheel: Path) -> None:
 
 
 def test_wheel_installs_into_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
-    """pip install of the wheel gives importable numbers_async and numbers_api."""
+    """The wheel, installed into a fresh venv, gives importable numbers_async and numbers_api."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)],
+        [str(python), "-m", "pip", "install", "--quiet", *OFFLINE, str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    dependencies = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     result = subprocess.run(
-        [str(python), "-c", "import numbers_async, numbers_api; print(numbers_async.__version__)"],
+        [str(python), "-c", IMPORT_CHECK],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sorted(dependencies))},
     )
-    assert result.stdout.strip() == numbers_async.__version__
+    version, *files = result.stdout.splitlines()
+    assert version == numbers_async.__version__
+    assert len(files) == 2
+    for file in files:  # from the wheel just installed, not from the repository
+        assert Path(file).resolve().is_relative_to(venv.resolve()), file

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import attrs
 import pytest
-from helpers import API_KEY, SleepRecorder
+from helpers import API_KEY, SleepRecorder, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import (
@@ -87,8 +87,7 @@ async def test_connections_are_closed_with_the_client(
     async with client_for(server, transport) as client:
         await asyncio.gather(*(client.search("US", limit=5) for _ in range(20)))
         assert server.open_connections > 0
-    await asyncio.sleep(0.05)
-    assert server.open_connections == 0
+    assert await until(lambda: server.open_connections == 0)
 
 
 def test_unknown_transport_is_refused() -> None:
