@@ -61,12 +61,12 @@ class NumbersClient:
             base_url if base_url is not None else os.environ.get("NUMBERS_BASE_URL")
         )
         policy = RetryPolicy(
-            max_retries=check.max_retries(max_retries),
+            max_retries=check.int_at_least("max_retries", max_retries, 0),
             initial_delay=check.non_negative("retry_initial_delay", retry_initial_delay),
             max_delay=check.non_negative("retry_max_delay", retry_max_delay),
         )
         request_timeout = check.timeout(timeout)
-        self._page_concurrency = check.positive_int("page_concurrency", page_concurrency)
+        self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.

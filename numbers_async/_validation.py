@@ -69,7 +69,7 @@ def area_code(value: object) -> str | None:
 
 def limit(value: object) -> int:
     """The total number of numbers wanted: an int >= 1."""
-    return positive_int("limit", value)
+    return int_at_least("limit", value, 1)
 
 
 def api_key(value: object) -> str:
@@ -140,17 +140,10 @@ def _finite_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def max_retries(value: object) -> int:
-    """An int >= 0: extra attempts per page."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRequestError("max_retries", f"max_retries must be an int >= 0, got {value!r}")
-    return value
-
-
-def positive_int(name: str, value: object) -> int:
-    """An int >= 1 (bool refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError(name, f"{name} must be an int >= 1, got {value!r}")
+def int_at_least(name: str, value: object, minimum: int) -> int:
+    """An int (bool refused) >= ``minimum``: limit, page_concurrency, max_retries."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidRequestError(name, f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 
