@@ -16,6 +16,10 @@
 
 Every error raised by a search carries ``partial_numbers``: the numbers already gathered by
 earlier pages (an empty list when the first page failed).
+
+Every error survives ``pickle`` and ``copy.copy``/``deepcopy`` (process pools, Celery, arq)
+with its class, message and every attribute, except the engine's ``response`` object, which
+becomes ``None``: it holds the request, whose headers carry the API key.
 """
 
 from __future__ import annotations
@@ -55,6 +59,19 @@ class NumbersError(Exception):
         super().__init__(message)
         self.partial_numbers = []
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without __init__ (its signature differs per class) from the message and the
+        # attributes, so attributes a subclass adds travel too; the response stays behind.
+        state = vars(self).copy()
+        if "response" in state:
+            state["response"] = None
+        return _rebuild, (type(self), self.args), state
+
+
+def _rebuild(cls: type[NumbersError], args: tuple[Any, ...]) -> NumbersError:
+    """An error of class ``cls`` with ``args``, its attributes still to be set from the state."""
+    return cls.__new__(cls, *args)
+
 
 class InvalidRequestError(NumbersError, ValueError):
     """An argument is invalid; raised before any request is sent."""
@@ -69,7 +86,12 @@ class ClientClosedError(NumbersError, RuntimeError):
 
 
 class APIStatusError(NumbersError):
-    """The API answered with a non-2xx status; the seed's error body is unwrapped onto it."""
+    """The API answered with a non-2xx status; the seed's error body is unwrapped onto it.
+
+    ``response`` is the engine's response (None on a copy or an unpickled error).
+    """
+
+    response: httpx.Response | None
 
     def __init__(
         self,
@@ -92,14 +114,14 @@ class APIStatusError(NumbersError):
         self.fix = fix
         self.provider = provider
         self.provider_code = provider_code
-        super().__init__(self._describe())
+        super().__init__(self._describe(response))
 
-    def _describe(self) -> str:
-        head = f"{self.status_code} {self.code or self.response.reason_phrase or 'error'}".strip()
+    def _describe(self, response: httpx.Response) -> str:
+        head = f"{self.status_code} {self.code or response.reason_phrase or 'error'}".strip()
         if self.message:
             head += f": {self.message}"
         elif self.tracking_id is None:
-            head += f" ({_describe_body(self.response)})"
+            head += f" ({_describe_body(response)})"
         if self.fix:
             head += f" (fix: {self.fix})"
         tags = []

@@ -193,6 +193,7 @@ async def test_status_error_raised_by_search_has_response_and_body(make_client: 
     with pytest.raises(BadRequestError) as caught:
         await client.search("US")
     assert caught.value.code == "invalid_country"
+    assert caught.value.response is not None
     assert caught.value.response.status_code == 400
 
 

@@ -3,6 +3,7 @@ response or request, its traceback, nor in the command line's output, on any err
 
 import asyncio
 import logging
+import pickle
 import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -71,9 +72,9 @@ PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None
 
 
 def renderings(error: BaseException) -> list[str]:
-    """Every way an error is commonly shown: str, repr, traceback, its chain, and the reprs of
-    its response, request and their headers."""
-    shown = ["".join(traceback.format_exception(error))]
+    """Every way an error is commonly shown: str, repr, traceback, pickle, its chain, and the
+    reprs of its response, request and their headers."""
+    shown = ["".join(traceback.format_exception(error)), pickle.dumps(error).decode("latin-1")]
     seen: BaseException | None = error
     while seen is not None:
         shown += [str(seen), repr(seen), repr(vars(seen))]
