@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from contextlib import aclosing
 from types import TracebackType
 from typing import Self
 
 import httpx
-from numbers_api.api.default import search_available_numbers
-from numbers_api.models import AvailableNumber
-from numbers_api.types import UNSET
 
 from . import _validation as check
-from ._pagination import PAGE_MAX, Deduplicator, is_last_page, next_page_size
+from ._pages import Pager
+from ._pagination import MIN_NEW_SHARE
+from ._query import Query
 from ._request import Requester
+from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._transports import Transport, owned_http_client
 from ._version import __version__
@@ -38,10 +36,12 @@ class NumbersClient:
 
     ``page_concurrency`` bounds the requests one large search keeps in flight (default 5: a
     1,000-number search takes about five round trips instead of twenty, while one search never
-    holds more than 5 of the pool's 100 connections).
+    holds more than 5 of the pool's 100 connections). ``min_new_share`` (0 to < 1, default
+    0.005) ends a search whose recent pages bring fewer new numbers than that share: the
+    inventory is then taken as exhausted (README, "Pagination by limit").
     """
 
-    __slots__ = ("_owns_http", "_page_concurrency", "_requester")
+    __slots__ = ("_min_new_share", "_owns_http", "_page_concurrency", "_requester")
 
     def __init__(
         self,
@@ -55,6 +55,7 @@ class NumbersClient:
         http_client: httpx.AsyncClient | None = None,
         transport: Transport = "httpx",
         page_concurrency: int = 5,
+        min_new_share: float = MIN_NEW_SHARE,
     ) -> None:
         key = check.api_key(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
         url = check.base_url(
@@ -67,6 +68,7 @@ class NumbersClient:
         )
         request_timeout = check.timeout(timeout)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
+        self._min_new_share = check.share("min_new_share", min_new_share)
         headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.
@@ -100,6 +102,11 @@ class NumbersClient:
         self._requester.policy = policy
 
     @property
+    def page_concurrency(self) -> int:
+        """The page requests one ``search()`` keeps in flight."""
+        return self._page_concurrency
+
+    @property
     def requests_sent(self) -> int:
         """HTTP requests this client has sent, retries included (for metrics and tests)."""
         return self._requester.requests_sent
@@ -116,102 +123,59 @@ class NumbersClient:
         features: list[str] | tuple[str, ...] | str | None = None,
         area_code: str | None = None,
         limit: int = 10,
-    ) -> list[AvailableNumber]:
-        """Up to ``limit`` distinct available numbers, in server order.
+    ) -> SearchResult:
+        """Up to ``limit`` distinct available numbers, in server order, with up to
+        ``page_concurrency`` page requests in flight.
 
-        Fewer come back when the inventory runs out. Raises a ``NumbersError`` subclass; an
-        error after the first page carries the numbers gathered so far as ``partial_numbers``.
+        Fewer come back only when the inventory runs out: the result (a ``list``) then has
+        ``exhausted`` True and ``stop_reason`` saying which rule ended it. Raises a
+        ``NumbersError`` subclass; an error after the first page carries the numbers gathered
+        so far as ``partial_numbers``.
         """
-        numbers: list[AvailableNumber] = []
+        pager = self._pager(country_code, features, area_code, limit, self._page_concurrency)
+        numbers = SearchResult()
         try:
-            pages = self._pages(country_code, features, area_code, limit, self._page_concurrency)
-            async for page in pages:
-                numbers.extend(page)
+            async with aclosing(pager.pages()) as pages:
+                async for page in pages:
+                    numbers.extend(page)
         except NumbersError as exc:
-            exc.partial_numbers = numbers
+            exc.partial_numbers = list(numbers)
             raise
-        return numbers
+        return numbers._finish(pager)
 
-    async def iter_search(
+    def iter_search(
         self,
         country_code: str,
         *,
         features: list[str] | tuple[str, ...] | str | None = None,
         area_code: str | None = None,
         limit: int = 10,
-    ) -> AsyncGenerator[AvailableNumber, None]:
-        """The numbers of ``search()``, yielded as each page arrives.
+        page_concurrency: int = 1,
+    ) -> SearchStream:
+        """The numbers of ``search()``, yielded as each page arrives; arguments are checked
+        here, at the call.
 
-        Lazy: one page at a time, no request before iteration starts and none after the caller
-        stops iterating (an abandoned generator is not closed at once, so a page read ahead
-        would go on, retries included).
+        Lazy: no request before iteration starts. With the default ``page_concurrency=1`` it
+        reads one page at a time, so none is sent after the caller stops iterating (an
+        abandoned stream is not closed at once, and a page read ahead would go on, retries
+        included). A larger ``page_concurrency`` keeps that many pages in flight like
+        ``search()``: then consume the stream to its end or ``aclose()`` it (``async with
+        contextlib.aclosing(client.iter_search(...))``).
 
         Memory stays flat however many numbers stream by (only the phone numbers seen are kept,
         for de-duplication), so errors raised here carry an empty ``partial_numbers``: the
-        caller already holds every number yielded.
+        caller already holds every number yielded. Once the stream ends, its ``exhausted``
+        and ``stop_reason`` say why, as on ``search()``'s result.
         """
-        async for page in self._pages(country_code, features, area_code, limit, window=1):
-            for number in page:
-                yield number
+        window = check.int_at_least("page_concurrency", page_concurrency, 1)
+        return SearchStream(self._pager(country_code, features, area_code, limit, window))
 
-    async def _pages(
-        self,
-        country_code: str,
-        features: object,
-        area_code: object,
-        limit: object,
-        window: int,
-    ) -> AsyncIterator[list[AvailableNumber]]:
-        """The new numbers of each page, in request order, until a pagination stop rule holds.
-
-        The first page goes alone (a short or empty inventory then costs one request); after
-        it, up to ``window`` requests are in flight, each sized to what is still missing once
-        the pages already in flight are counted, so their sum never exceeds the total.
-        """
-        country = check.country_code(country_code)
-        feature_list = check.features(features)
-        area = check.area_code(area_code)
-        remaining = check.limit(limit)
-
-        def fetch(asked: int) -> Coroutine[None, None, list[AvailableNumber]]:
-            return self._requester.fetch(
-                search_available_numbers._get_kwargs(
-                    country_code=country,
-                    features=UNSET if feature_list is None else feature_list,
-                    area_code=UNSET if area is None else area,
-                    limit=asked,
-                )
-            )
-
-        seen = Deduplicator()
-        pending: deque[tuple[int, asyncio.Task[list[AvailableNumber]]]] = deque()
-        in_flight = 0  # numbers asked for by the pending requests
-        width = 1
-        try:
-            while True:
-                if not pending and (width == 1 or remaining <= PAGE_MAX):
-                    asked = next_page_size(remaining)  # one request: no task needed
-                    page = await fetch(asked)
-                else:
-                    while len(pending) < width and remaining > in_flight:
-                        size = next_page_size(remaining - in_flight)
-                        pending.append((size, asyncio.ensure_future(fetch(size))))
-                        in_flight += size
-                    asked, task = pending.popleft()
-                    in_flight -= asked
-                    page = await task
-                new = seen.new_numbers(page, remaining)
-                remaining -= len(new)
-                if new:
-                    yield new
-                if is_last_page(asked, len(page), len(new), remaining):
-                    return
-                width = window
-        finally:
-            for _, task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+    def _pager(
+        self, country_code: object, features: object, area_code: object, limit: object, window: int
+    ) -> Pager:
+        """The pager of one search, its arguments validated (before any request)."""
+        query = Query.build(country_code, features, area_code, limit)
+        return Pager(self._requester.fetch, query, window, self._min_new_share)
 
     async def aclose(self) -> None:
         """Close the owned connection pool; searches still running end with ClientClosedError."""

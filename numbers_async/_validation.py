@@ -152,3 +152,10 @@ def non_negative(name: str, value: object) -> float:
     if not _finite_number(value) or not value >= 0:
         raise InvalidRequestError(name, f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def share(name: str, value: object) -> float:
+    """A finite number from 0 (inclusive) to 1 (exclusive): a fraction of something."""
+    if not _finite_number(value) or not 0 <= value < 1:
+        raise InvalidRequestError(name, f"{name} must be a number from 0 to below 1, got {value!r}")
+    return float(value)

@@ -3,7 +3,8 @@
 Each request takes the next behaviour from ``script``, then from ``mix`` (behaviour ->
 probability, drawn from a seeded ``random.Random`` so a run is reproducible), then ``default``:
 "ok" answers 200 with ``limit`` distinct numbers (prefixed by the ``areaCode`` asked for, so a
-caller can tell its answer from another's), "502" or any other three-digit status a seed error
+caller can tell its answer from another's; an ``inventory`` function of the ``limit`` asked
+chooses the phone numbers instead), "502" or any other three-digit status a seed error
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
 to hang up), "garbage" sends bytes that are not HTTP. ``heads`` keeps every request head read.
@@ -17,7 +18,7 @@ import asyncio
 import json
 import random
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -47,7 +48,9 @@ class LoopbackServer:
         seed: int = 0,
         error_headers: list[tuple[str, bytes]] | None = None,
         error_body: bytes | None = None,
+        inventory: Callable[[int], list[str]] | None = None,
     ) -> None:
+        self.inventory = inventory
         self.script = list(script or [])
         self.default = default
         self.mix = dict(mix or {})
@@ -126,8 +129,12 @@ class LoopbackServer:
             query = parse_qs(urlsplit(target).query)
             limit = int(query.get("limit", ["10"])[0])
             area = query.get("areaCode", ["415"])[0]
-            start, self._counter = self._counter, self._counter + limit
-            numbers = [{"phoneNumber": f"+1{area}{n:07d}"} for n in range(start, start + limit)]
+            if self.inventory is not None:
+                phones = self.inventory(limit)
+            else:
+                start, self._counter = self._counter, self._counter + limit
+                phones = [f"+1{area}{n:07d}" for n in range(start, start + limit)]
+            numbers = [{"phoneNumber": phone} for phone in phones]
             body = json.dumps({"numbers": numbers}).encode()
         head = b"HTTP/1.1 %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s\r\n"
         writer.write(head % (status, content_type, len(body), extra))

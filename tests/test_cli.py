@@ -72,14 +72,28 @@ def test_csv_has_a_header_of_api_field_names_and_a_row_per_number() -> None:
 
 
 def test_a_shortfall_is_noticed_on_stderr_only() -> None:
-    """When fewer numbers exist than asked, stderr says how many of how many; stdout has them."""
+    """When fewer numbers exist than asked, stderr says how many of how many and which rule
+    ended the search; stdout has them."""
     result = run_cli(
         "search", "US", "--area-code", "702", "--limit", "5000", "--format", "ndjson", "--sandbox"
     )
     found = len(result.stdout.splitlines())
     assert result.returncode == 0
     assert 200 <= found < 5000
-    assert result.stderr == f"numbers-async: found {found} of 5000 numbers asked for\n"
+    assert result.stderr == (
+        f"numbers-async: found {found} of 5000 numbers asked for: "
+        "further pages brought almost no new numbers (the inventory is used up)\n"
+    )
+
+
+def test_a_large_search_that_is_not_exhausted_gets_every_number_and_no_notice() -> None:
+    """CA holds 9,388 numbers: 5,000 asked as JSON are 5,000 distinct ones, with no shortfall
+    notice (continuation pages ask for full pages, so random sampling does not end it early)."""
+    result = run_cli("search", "CA", "--limit", "5000", "--format", "json", "--sandbox")
+    numbers = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert len({number["phoneNumber"] for number in numbers}) == len(numbers) == 5000
+    assert result.stderr == ""
 
 
 def test_the_progress_bar_shows_only_on_a_terminal() -> None:

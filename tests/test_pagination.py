@@ -7,8 +7,24 @@ import httpx
 import pytest
 from helpers import numbers_body, seed_error
 
-from numbers_async import AvailableNumber, BadRequestError, NumbersClient, ProviderError
-from numbers_async._pagination import Deduplicator, is_last_page, next_page_size
+from numbers_async import (
+    AvailableNumber,
+    BadRequestError,
+    InvalidRequestError,
+    NumbersClient,
+    ProviderError,
+)
+from numbers_async._pagination import (
+    MIN_NEW_SHARE,
+    PAGE_MAX,
+    RECENT_PAGES,
+    Deduplicator,
+    PagePlan,
+    continuation_page_size,
+    first_page_size,
+    inventory_estimate,
+    pages_wanted_in_flight,
+)
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -35,57 +51,148 @@ def phones(numbers: list[AvailableNumber]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("remaining", "size"), [(1, 1), (20, 20), (49, 49), (50, 50), (51, 50), (10_000, 50)]
+    ("limit", "size"), [(1, 1), (10, 10), (49, 49), (50, 50), (51, 50), (10_000, 50)]
 )
-def test_next_page_size(remaining: int, size: int) -> None:
-    """A page asks for min(50, remaining)."""
-    assert next_page_size(remaining) == size
+def test_first_page_asks_for_the_limit_at_most_a_page(limit: int, size: int) -> None:
+    """The first request asks min(limit, 50): a search for 10 is one request of 10."""
+    assert first_page_size(limit) == size
+
+
+def test_continuation_pages_ask_for_a_full_page() -> None:
+    """Every later request asks for the API's maximum, whatever is missing."""
+    assert continuation_page_size() == PAGE_MAX == 50
 
 
 @pytest.mark.parametrize(
-    ("asked", "returned", "new", "remaining", "last"),
+    ("missing", "window", "wanted"),
+    [(1000, 5, 5), (200, 5, 4), (120, 5, 3), (51, 5, 2), (50, 5, 1), (1, 5, 1), (1000, 1, 1)],
+)
+def test_pages_in_flight_are_bounded_by_what_is_missing(
+    missing: int, window: int, wanted: int
+) -> None:
+    """At most the window, and no more full pages than the missing numbers could fill."""
+    assert pages_wanted_in_flight(missing, window) == wanted
+
+
+def test_inventory_estimate_is_schnabel_with_chapman_correction() -> None:
+    """Two identical pages of 50: 50 * 50 / (50 + 1), just under the 50 seen."""
+    assert inventory_estimate(50 * 50, 50) == pytest.approx(49.02, abs=0.01)
+
+
+# One page: (asked, returned, distinct, new, kept).
+Page = tuple[int, int, int, int, int]
+FULL_NEW: Page = (50, 50, 50, 50, 50)
+NOTHING_NEW: Page = (50, 50, 50, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("limit", "share", "pages", "reasons"),
     [
-        (50, 50, 50, 70, False),  # full page, all new, more wanted
-        (50, 50, 10, 60, False),  # some duplicates: still progress
-        (20, 20, 20, 0, True),  # total reached
-        (50, 49, 49, 21, True),  # short page: inventory exhausted
-        (50, 30, 0, 50, True),  # short page of duplicates
-        (50, 50, 0, 50, True),  # no progress
-        (20, 80, 20, 0, True),  # server sent more than asked
+        # the total is reached
+        (120, MIN_NEW_SHARE, [FULL_NEW, FULL_NEW, (50, 50, 50, 50, 20)], [None, None, "limit"]),
+        # a short first page: the inventory is smaller than a page
+        (100, MIN_NEW_SHARE, [(50, 30, 30, 30, 30)], ["short_page"]),
+        # a short later page, duplicates counted in what was returned
+        (500, MIN_NEW_SHARE, [FULL_NEW, (50, 49, 45, 0, 0)], [None, "short_page"]),
+        # a page of 7 for 7 asked is not short
+        (7, MIN_NEW_SHARE, [(7, 7, 7, 7, 7)], ["limit"]),
+        # the same 50 again: nothing new among the recent pages
+        (500, MIN_NEW_SHARE, [FULL_NEW, NOTHING_NEW], [None, "no_progress"]),
+        # below the share of new numbers (24 of 50 < 0.5) ends it; at the share (25) it goes on
+        (500, 0.5, [FULL_NEW, (50, 50, 50, 24, 24)], [None, "no_progress"]),
+        (500, 0.5, [FULL_NEW, (50, 50, 50, 25, 25)], [None, None]),
+        # a page of mostly old numbers is still progress for a random sampler
+        (500, MIN_NEW_SHARE, [FULL_NEW, (50, 50, 50, 45, 45), (50, 50, 50, 40, 40)], [None] * 3),
+        # a trickle (49 old, 1 new, every time) is no progress: the server repeats itself
+        (1000, MIN_NEW_SHARE, [FULL_NEW] + [(50, 50, 50, 1, 1)] * 7, [None] * 7 + ["no_progress"]),
+        # with the share at 0, RECENT_PAGES pages in a row with nothing new end it
+        (
+            500,
+            0.0,
+            [FULL_NEW] + [NOTHING_NEW] * RECENT_PAGES,
+            [None] * RECENT_PAGES + ["no_progress"],
+        ),
+    ],
+    ids=[
+        "limit",
+        "short-first-page",
+        "short-later-page",
+        "exact-small-page",
+        "repeats",
+        "below-share",
+        "at-share",
+        "diminishing",
+        "trickle",
+        "share-zero-backstop",
     ],
 )
-def test_stop_rule(asked: int, returned: int, new: int, remaining: int, last: bool) -> None:
-    """Stop at the total, on a short page (duplicates counted) or when nothing is new."""
-    assert is_last_page(asked, returned, new, remaining) is last
+def test_stop_rule(limit: int, share: float, pages: list[Page], reasons: list[str | None]) -> None:
+    """Each page's outcome gives the stop reason the rules promise, page by page."""
+    plan = PagePlan(limit, share)
+    assert [plan.record(*page) for page in pages] == reasons
+    assert plan.pages == len(pages)
+    assert plan.collected == sum(page[4] for page in pages)
 
 
-def test_deduplicator_keeps_first_occurrence_in_order_and_respects_room() -> None:
-    """First occurrence wins, server order is kept, and at most `room` come back."""
+def test_deduplicator_keeps_first_occurrence_in_order_and_counts_distinct() -> None:
+    """First occurrence wins and server order is kept; the page's distinct count is returned."""
     seen = Deduplicator()
     a, b, c = (AvailableNumber(phone_number=p) for p in ("+1", "+2", "+3"))
-    assert phones(seen.new_numbers([a, b, a], room=10)) == ["+1", "+2"]
-    assert phones(seen.new_numbers([b, c, AvailableNumber(phone_number="+4")], room=1)) == ["+3"]
+    fresh, distinct = seen.new_numbers([a, b, a])
+    assert (phones(fresh), distinct) == (["+1", "+2"], 2)
+    fresh, distinct = seen.new_numbers([b, c, c, b])
+    assert (phones(fresh), distinct) == (["+3"], 2)
 
 
 SCENARIOS = [
-    # (pages served, limit, limits asked, numbers returned)
-    ([numbered(0, 50), numbered(50, 50), numbered(100, 20)], 120, [50, 50, 20], numbered(0, 120)),
-    # duplicates dropped (first wins, order kept); the next page asks for what is missing
-    ([numbered(0, 50), numbered(40, 50), numbered(90, 10)], 100, [50, 50, 10], numbered(0, 100)),
+    # (pages served, limit, limits asked, numbers returned, stop reason)
+    (
+        [numbered(0, 50), numbered(50, 50), numbered(100, 50)],
+        120,
+        [50, 50, 50],
+        numbered(0, 120),
+        "limit",
+    ),
+    # duplicates dropped (first wins, order kept); every later page asks for a full page
+    (
+        [numbered(0, 50), numbered(40, 50), numbered(90, 50)],
+        100,
+        [50, 50, 50],
+        numbered(0, 100),
+        "limit",
+    ),
     # a short page means the inventory is exhausted
-    ([numbered(0, 50), numbered(50, 7), numbered(57, 50)], 500, [50, 50], numbered(0, 57)),
+    (
+        [numbered(0, 50), numbered(50, 7), numbered(57, 50)],
+        500,
+        [50, 50],
+        numbered(0, 57),
+        "short_page",
+    ),
     # a full page made partly of duplicates is not short: the search goes on
-    ([numbered(0, 50), numbered(25, 50), numbered(75, 5)], 200, [50, 50, 50], numbered(0, 80)),
-    # a full page of already-seen numbers ends the search (no progress)
-    ([numbered(0, 50), numbered(0, 50), numbered(50, 50)], 500, [50, 50], numbered(0, 50)),
+    (
+        [numbered(0, 50), numbered(25, 50), numbered(75, 50)],
+        100,
+        [50, 50, 50],
+        numbered(0, 100),
+        "limit",
+    ),
+    # the same full page again: nothing new, no progress
+    (
+        [numbered(0, 50), numbered(0, 50), numbered(50, 50)],
+        500,
+        [50, 50],
+        numbered(0, 50),
+        "no_progress",
+    ),
     # a server returning more than asked never pushes the result past the total
-    ([numbered(0, 80)], 30, [30], numbered(0, 30)),
+    ([numbered(0, 80)], 30, [30], numbered(0, 30), "limit"),
 ]
 
 
 @pytest.mark.parametrize("concurrency", [1, 5])
 @pytest.mark.parametrize(
-    ("pages", "limit", "asked", "expected"),
+    ("pages", "limit", "asked", "expected", "reason"),
     SCENARIOS,
     ids=["three-pages", "duplicates", "short-page", "duplicates-count", "no-progress", "too-many"],
 )
@@ -95,16 +202,21 @@ async def test_request_sequence_and_result(
     limit: int,
     asked: list[int],
     expected: list[str],
+    reason: str,
     concurrency: int,
 ) -> None:
-    """Each request asks min(50, missing), results are de-duplicated and every stop rule holds;
-    with pages in flight together the result is exactly the one-at-a-time result (pages
-    already in flight when a stop rule holds may add requests, never numbers)."""
+    """The first request asks min(limit, 50) and the others 50, results are de-duplicated and
+    every stop rule holds and is reported; with pages in flight together the result is exactly
+    the one-at-a-time result (pages already in flight when a stop rule holds may add requests,
+    never numbers)."""
     server = PagedServer(*pages)
     numbers = await make_client(server, page_concurrency=concurrency).search("US", limit=limit)
     assert phones(numbers) == expected
+    assert (numbers.stop_reason, numbers.exhausted) == (reason, reason != "limit")
+    assert numbers.requests == len(server.limits)
     one_at_a_time = server.limits if concurrency == 1 else server.limits[: len(asked)]
     assert one_at_a_time == asked
+    assert all(size == 50 for size in server.limits[1:])
 
 
 async def test_empty_inventory_returns_empty_list(make_client: MakeClient) -> None:
@@ -170,3 +282,36 @@ async def test_failure_on_first_page_has_empty_partial_numbers(make_client: Make
     with pytest.raises(BadRequestError) as caught:
         await client.search("US", limit=100)
     assert caught.value.partial_numbers == []
+
+
+def test_iter_search_checks_its_arguments_at_the_call(make_client: MakeClient) -> None:
+    """A bad argument raises when iter_search is called, before any iteration or request."""
+    server = PagedServer(numbered(0, 50))
+    client = make_client(server)
+    with pytest.raises(InvalidRequestError) as caught:
+        client.iter_search("USA")
+    assert caught.value.argument == "country_code"
+    with pytest.raises(InvalidRequestError) as caught:
+        client.iter_search("US", page_concurrency=0)
+    assert caught.value.argument == "page_concurrency"
+    assert server.limits == []
+
+
+@pytest.mark.parametrize("concurrency", [1, 5])
+async def test_iter_search_says_why_it_ended(make_client: MakeClient, concurrency: int) -> None:
+    """Once the stream ends, it reports the stop reason, pages and requests like search()."""
+    server = PagedServer(numbered(0, 50), numbered(50, 50), numbered(100, 7))
+    stream = make_client(server).iter_search("US", limit=500, page_concurrency=concurrency)
+    assert (stream.stop_reason, stream.exhausted) == (None, False)
+    numbers = [number async for number in stream]
+    assert phones(numbers) == numbered(0, 107)
+    assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 3)
+    assert stream.requests == len(server.limits)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0, 2, float("nan"), "0.1", None])
+def test_min_new_share_is_validated(share: object) -> None:
+    """min_new_share must be a number from 0 to below 1."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient("key", base_url="http://numbers.test", min_new_share=share)  # type: ignore[arg-type]
+    assert caught.value.argument == "min_new_share"

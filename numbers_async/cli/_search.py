@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from contextlib import aclosing
 from typing import TextIO
 
 from numbers_async import (
@@ -71,20 +72,29 @@ def _client(args: argparse.Namespace) -> NumbersClient:
 
 
 async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Stream the numbers to the chosen format; report a shortfall or an error on ``err``."""
+    """Stream the numbers to the chosen format; report a shortfall or an error on ``err``.
+
+    Pages are fetched with the client's ``page_concurrency`` in flight, as ``search()`` does,
+    and written as they arrive (in request order), so the progress bar moves and ndjson/csv
+    stream."""
     writer = make_writer(args.format, out)
     progress = ProgressBar(args.limit, err) if args.limit > PAGE_MAX and err.isatty() else None
     found = 0
     try:
         async with client:
             numbers = client.iter_search(
-                args.country, features=args.features, area_code=args.area_code, limit=args.limit
+                args.country,
+                features=args.features,
+                area_code=args.area_code,
+                limit=args.limit,
+                page_concurrency=client.page_concurrency,
             )
-            async for number in numbers:
-                writer.add(number)
-                found += 1
-                if progress is not None:
-                    progress.update(found)
+            async with aclosing(numbers):
+                async for number in numbers:
+                    writer.add(number)
+                    found += 1
+                    if progress is not None:
+                        progress.update(found)
     except InvalidRequestError as error:
         _clear(progress)
         flag = FLAGS.get(error.argument, error.argument)
@@ -97,9 +107,19 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
         return API_ERROR
     _clear(progress)
     writer.finish()
-    if found < args.limit:
-        err.write(f"numbers-async: found {found} of {args.limit} numbers asked for\n")
+    if numbers.exhausted:
+        err.write(
+            f"numbers-async: found {found} of {args.limit} numbers asked for: "
+            f"{EXHAUSTED_NOTICE[numbers.stop_reason]}\n"
+        )
     return SUCCESS
+
+
+# Why a search ended short, for people (keyed by SearchResult.stop_reason).
+EXHAUSTED_NOTICE: dict[str | None, str] = {
+    "short_page": "the API returned fewer than asked (the inventory is smaller)",
+    "no_progress": "further pages brought almost no new numbers (the inventory is used up)",
+}
 
 
 def _clear(progress: ProgressBar | None) -> None:

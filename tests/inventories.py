@@ -1,0 +1,63 @@
+"""The kinds of server the API may be, as functions from the ``limit`` asked to the phone
+numbers answered (for ``LoopbackServer(inventory=...)`` or a MockTransport handler). Each
+records the limits it was asked for."""
+
+from __future__ import annotations
+
+import random
+
+
+def phone(index: int) -> str:
+    return f"+1415{index:07d}"
+
+
+class Inventory:
+    """Base: records every ``limit`` asked."""
+
+    def __init__(self) -> None:
+        self.limits: list[int] = []
+
+    def __call__(self, limit: int) -> list[str]:
+        self.limits.append(limit)
+        return self.answer(limit)
+
+    def answer(self, limit: int) -> list[str]:
+        raise NotImplementedError
+
+
+class RandomSample(Inventory):
+    """Samples ``size`` numbers at random for each answer, as the sandbox and a provider do."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        super().__init__()
+        self.numbers = [phone(index) for index in range(size)]
+        self._random = random.Random(seed)
+
+    def answer(self, limit: int) -> list[str]:
+        return self._random.sample(self.numbers, min(limit, len(self.numbers)))
+
+
+class Repeating(Inventory):
+    """Answers with the same first numbers every time (a server without paging or sampling)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.numbers = [phone(index) for index in range(size)]
+
+    def answer(self, limit: int) -> list[str]:
+        return self.numbers[:limit]
+
+
+class Trickle(Inventory):
+    """A full page of 49 numbers already sent and 1 new one, every time."""
+
+    def answer(self, limit: int) -> list[str]:
+        return [phone(index) for index in range(49)] + [phone(1000 + len(self.limits))]
+
+
+class IgnoresLimit(Inventory):
+    """Sends 50 new numbers whatever was asked."""
+
+    def answer(self, limit: int) -> list[str]:
+        start = 50 * len(self.limits)
+        return [phone(index) for index in range(start, start + 50)]
