@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from contextlib import aclosing
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import attrs
 import httpx
 
 from . import _validation as check
@@ -29,7 +30,10 @@ class NumbersClient:
     ``api_key`` and ``base_url`` fall back to ``NUMBERS_API_KEY`` and ``NUMBERS_BASE_URL``.
     ``timeout`` (seconds or an ``httpx.Timeout``) applies to every request. Pages that fail
     with 502, 503, 504, a connection error or a timeout are retried up to ``max_retries``
-    times with full-jitter backoff (``Retry-After`` wins when the server sends one).
+    times (default 2) with full-jitter backoff from ``retry_initial_delay`` (0.5 s) up to
+    ``retry_max_delay`` (8 s), or after the ``Retry-After`` the server asks for when longer.
+    ``retry_policy`` sets all of these at once (and the test seams ``sleep`` and ``random``);
+    the separate arguments, when given, override its fields.
     With ``http_client`` the caller owns the connection pool and closes it; otherwise the
     client owns one on ``transport`` ("httpx", or "aiohttp": several times the throughput under
     concurrency, needs the ``aiohttp`` extra), closed by ``aclose()`` or ``async with``.
@@ -49,9 +53,10 @@ class NumbersClient:
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
-        max_retries: int = 2,
-        retry_initial_delay: float = 0.5,
-        retry_max_delay: float = 8.0,
+        max_retries: int | None = None,
+        retry_initial_delay: float | None = None,
+        retry_max_delay: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: Transport = "httpx",
         page_concurrency: int = 5,
@@ -61,11 +66,7 @@ class NumbersClient:
         url = check.base_url(
             base_url if base_url is not None else os.environ.get("NUMBERS_BASE_URL")
         )
-        policy = RetryPolicy(
-            max_retries=check.int_at_least("max_retries", max_retries, 0),
-            initial_delay=check.non_negative("retry_initial_delay", retry_initial_delay),
-            max_delay=check.non_negative("retry_max_delay", retry_max_delay),
-        )
+        policy = _retry_policy(retry_policy, max_retries, retry_initial_delay, retry_max_delay)
         request_timeout = check.timeout(timeout)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         self._min_new_share = check.share("min_new_share", min_new_share)
@@ -93,13 +94,8 @@ class NumbersClient:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The retry settings; assign an ``attrs.evolve``-d copy to change them (tests swap
-        ``sleep`` this way)."""
+        """The retry settings in effect."""
         return self._requester.policy
-
-    @retry_policy.setter
-    def retry_policy(self, policy: RetryPolicy) -> None:
-        self._requester.policy = policy
 
     @property
     def page_concurrency(self) -> int:
@@ -193,3 +189,26 @@ class NumbersClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _retry_policy(
+    policy: RetryPolicy | None,
+    max_retries: object,
+    initial_delay: object,
+    max_delay: object,
+) -> RetryPolicy:
+    """``policy`` (or the default one) with the retry arguments that were given applied."""
+    if policy is None:
+        policy = RetryPolicy()
+    elif not isinstance(policy, RetryPolicy):
+        raise InvalidRequestError(
+            "retry_policy", f"retry_policy must be a RetryPolicy, got {policy!r}"
+        )
+    changes: dict[str, Any] = {}
+    if max_retries is not None:
+        changes["max_retries"] = check.int_at_least("max_retries", max_retries, 0)
+    if initial_delay is not None:
+        changes["initial_delay"] = check.non_negative("retry_initial_delay", initial_delay)
+    if max_delay is not None:
+        changes["max_delay"] = check.non_negative("retry_max_delay", max_delay)
+    return attrs.evolve(policy, **changes) if changes else policy

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._parse import InvalidBody, parse_numbers
-from ._retry import RETRYABLE_STATUSES, RetryPolicy
+from ._retry import RetryPolicy, decide, explain, is_retryable
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     ClientClosedError,
     NumbersError,
@@ -100,65 +101,80 @@ class Requester:
             self._interrupted.discard(task)
 
     async def _fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
+        """The loop: send one attempt, classify it, ask the retry decision, wait."""
         url = self.url(request)
         attempt = 0
         while True:
-            if self.closed or self.http.is_closed:
-                raise ClientClosedError("the NumbersClient is closed")
-            try:
-                built = self.http.build_request(request["method"], url, **self.options)
-            except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
-                # Not InvalidRequestError: earlier pages or attempts may have been sent.
-                raise APIConnectionError(
-                    f"http_client cannot encode the request ({exc}): a cookie the server set?",
-                    attempts=attempt,
-                ) from exc
+            built = self._build(request, url, attempt)
             attempt += 1
             self.requests_sent += 1
-            try:
-                response, undecodable = await self._send(built)
-            except httpx.TransportError as exc:
-                if self.closed:
-                    raise ClientClosedError(
-                        "the NumbersClient was closed during the search"
-                    ) from exc
-                failure: NumbersError = _connection_error(exc, attempt)
-                retry_after, what, tracking_id = None, type(exc).__name__, None
-            except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
-                raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
-            else:
-                if response.is_success and undecodable is not None:
-                    raise ResponseValidationError(
-                        f"body could not be decoded: {undecodable}",
-                        response=response,
-                        attempts=attempt,
-                    ) from undecodable
-                if response.is_success:
-                    try:
-                        return parse_numbers(response.content)
-                    except InvalidBody as exc:
-                        raise ResponseValidationError(
-                            str(exc), response=response, attempts=attempt
-                        ) from None
-                status_error = error_from_response(response, attempts=attempt)
-                if response.status_code not in RETRYABLE_STATUSES:
-                    raise status_error
-                failure = status_error
-                retry_after = response.headers.get("retry-after")
-                what, tracking_id = str(response.status_code), status_error.tracking_id
-            retry = attempt - 1
-            if retry >= self.policy.max_retries:
-                raise failure
-            delay = self.policy.delay(retry, retry_after)
+            outcome = await self._attempt(built, attempt)
+            if isinstance(outcome, list):
+                return outcome
+            policy = self.policy
+            retry_after = outcome.retry_after if isinstance(outcome, APIStatusError) else None
+            decision = decide(
+                policy,
+                attempt=attempt,
+                retryable=is_retryable(outcome),
+                retry_after=retry_after,
+                fraction=policy.random(),
+                time_left=None,
+                budget_left=True,
+            )
+            if not decision.retry:
+                note = explain(decision, policy, retry_after)
+                if note is not None:
+                    outcome.add_note(note)
+                raise outcome
+            tracking_id = getattr(outcome, "tracking_id", None)
             logger.warning(
                 "numbers-async: %s on attempt %d of %d%s; retrying in %.3f s",
-                what,
+                _what(outcome),
                 attempt,
-                self.policy.max_retries + 1,
+                policy.max_retries + 1,
                 f" (trackingId={tracking_id})" if tracking_id else "",
-                delay,
+                decision.delay,
             )
-            await self.policy.sleep(delay)
+            await policy.sleep(decision.delay)
+
+    def _build(self, request: dict[str, Any], url: httpx.URL, sent: int) -> httpx.Request:
+        """The next attempt's request; ClientClosedError once the client is closed."""
+        if self.closed or self.http.is_closed:
+            raise ClientClosedError("the NumbersClient is closed")
+        try:
+            return self.http.build_request(request["method"], url, **self.options)
+        except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
+            # Not InvalidRequestError: earlier pages or attempts may have been sent.
+            raise APIConnectionError(
+                f"http_client cannot encode the request ({exc}): a cookie the server set?",
+                attempts=sent,
+            ) from exc
+
+    async def _attempt(
+        self, built: httpx.Request, attempt: int
+    ) -> list[AvailableNumber] | NumbersError:
+        """One attempt: its page, or the error it maps to (returned, for the loop to decide)."""
+        try:
+            response, undecodable = await self._send(built)
+        except httpx.TransportError as exc:
+            if self.closed:
+                raise ClientClosedError("the NumbersClient was closed during the search") from exc
+            return _connection_error(exc, attempt)
+        except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
+            raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
+        if not response.is_success:
+            return error_from_response(response, attempts=attempt)
+        if undecodable is not None:
+            error = ResponseValidationError(
+                f"body could not be decoded: {undecodable}", response=response, attempts=attempt
+            )
+            error.__cause__ = undecodable
+            return error
+        try:
+            return parse_numbers(response.content)
+        except InvalidBody as exc:
+            return ResponseValidationError(str(exc), response=response, attempts=attempt)
 
     async def _send(
         self, request: httpx.Request
@@ -182,3 +198,11 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     error = cls(f"{type(exc).__name__} after {attempts} attempt(s): {detail}", attempts=attempts)
     error.__cause__ = exc  # raised later, outside the except block, when retries run out
     return error
+
+
+def _what(error: NumbersError) -> str:
+    """A failure in a few characters: its status, or its httpx error type."""
+    if isinstance(error, APIStatusError):
+        return str(error.status_code)
+    cause = error.__cause__
+    return type(cause).__name__ if cause is not None else type(error).__name__

@@ -1,62 +1,129 @@
-"""Retry decisions as pure functions, and the policy that carries them (sleep is injectable)."""
+"""Whether to retry and how long to wait: the policy, and the one pure decision the request
+loop asks after every failed attempt."""
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random as _random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
+from . import _validation as check
+from .errors import APIConnectionError, APIStatusError, NumbersError
+
 # 502 is the API's provider error; 503 and 504 come from gateways in front of it.
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
-RETRY_AFTER_MAX = 60.0
+
+# Why a failure was not retried (Decision.reason when Decision.retry is False).
+NOT_RETRYABLE = "not_retryable"
+RETRIES_EXHAUSTED = "max_retries"
+RETRY_AFTER_TOO_LONG = "retry_after_too_long"
+PAST_DEADLINE = "deadline"
+BUDGET_EXHAUSTED = "retry_budget"
+# What set the wait (Decision.reason when Decision.retry is True).
+BACKOFF = "backoff"
+RETRY_AFTER = "retry_after"
+
+
+def _non_negative(policy: object, field: attrs.Attribute[Any], value: object) -> None:
+    check.non_negative(field.name, value)
+
+
+def _count(policy: object, field: attrs.Attribute[Any], value: object) -> None:
+    check.int_at_least(field.name, value, 0)
 
 
 @attrs.frozen
 class RetryPolicy:
     """How many extra attempts a page gets and how long to wait before each.
 
-    ``sleep`` and ``random`` are seams for tests: swap them with ``attrs.evolve`` to record
-    delays instead of waiting, or to make jitter deterministic.
+    Invalid values raise ``InvalidRequestError`` naming the field. ``sleep`` and ``random``
+    are seams for tests (pass them, or ``attrs.evolve`` a policy, to record delays instead of
+    waiting or to make jitter deterministic).
     """
 
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    random: Callable[[], float] = _random.random
+    max_retries: int = attrs.field(default=2, validator=_count)
+    initial_delay: float = attrs.field(default=0.5, validator=_non_negative)
+    max_delay: float = attrs.field(default=8.0, validator=_non_negative)
+    #: A ``Retry-After`` asking for longer is not waited for: the failure is raised at once.
+    retry_after_max: float = attrs.field(default=60.0, validator=_non_negative)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False
+    )
+    random: Callable[[], float] = attrs.field(default=_random.random, eq=False, repr=False)
 
-    def delay(self, retry: int, retry_after: str | None) -> float:
-        """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
-        parsed = parse_retry_after(retry_after, datetime.now(UTC))
-        if parsed is not None:
-            return parsed
-        return backoff_delay(retry, self.initial_delay, self.max_delay, self.random())
+
+@attrs.frozen
+class Decision:
+    """The answer for one failed attempt: retry or not, after how many seconds, and why
+    (one of the reason constants of this module)."""
+
+    retry: bool
+    delay: float
+    reason: str
+
+
+def decide(
+    policy: RetryPolicy,
+    *,
+    attempt: int,
+    retryable: bool,
+    retry_after: float | None,
+    fraction: float,
+    time_left: float | None,
+    budget_left: bool,
+) -> Decision:
+    """What to do after failed attempt number ``attempt`` (1 for the first).
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds (None when absent), ``fraction``
+    the jitter draw in [0, 1), ``time_left`` the seconds until the deadline (None: no
+    deadline), ``budget_left`` whether the retry budget allows one more retry. A Retry-After
+    never shortens the jittered backoff (so ``Retry-After: 0`` cannot cause a burst of
+    immediate retries); a wait that would end past the deadline is refused, not slept.
+    """
+    if not retryable:
+        return Decision(False, 0.0, NOT_RETRYABLE)
+    if attempt > policy.max_retries:
+        return Decision(False, 0.0, RETRIES_EXHAUSTED)
+    if retry_after is not None and retry_after > policy.retry_after_max:
+        return Decision(False, 0.0, RETRY_AFTER_TOO_LONG)
+    delay = backoff_delay(attempt - 1, policy.initial_delay, policy.max_delay, fraction)
+    reason = BACKOFF
+    if retry_after is not None and retry_after > delay:
+        delay, reason = retry_after, RETRY_AFTER
+    if time_left is not None and delay >= time_left:
+        return Decision(False, delay, PAST_DEADLINE)
+    if not budget_left:
+        return Decision(False, delay, BUDGET_EXHAUSTED)
+    return Decision(True, delay, reason)
+
+
+def is_retryable(error: NumbersError) -> bool:
+    """Whether a failed attempt may succeed if sent again: a gateway or provider status, or
+    no usable response at all."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in RETRYABLE_STATUSES
+    return isinstance(error, APIConnectionError)
 
 
 def backoff_delay(retry: int, initial: float, maximum: float, fraction: float) -> float:
     """Full jitter: ``fraction`` (in [0, 1)) of ``min(maximum, initial * 2**retry)``."""
-    return fraction * min(maximum, initial * 2.0**retry)
+    return fraction * min(maximum, initial * 2.0 ** min(retry, 64))  # 2.0**1024 overflows
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (seconds or HTTP date), clamped to [0, 60]."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+def explain(decision: Decision, policy: RetryPolicy, retry_after: float | None) -> str | None:
+    """The note added to an error that was not retried although its kind is retryable."""
+    if decision.reason == RETRIES_EXHAUSTED:
+        return f"numbers-async: gave up after {policy.max_retries + 1} attempts (max_retries)"
+    if decision.reason == RETRY_AFTER_TOO_LONG:
+        return (
+            f"numbers-async: not retried: Retry-After {retry_after:g} s is above "
+            f"retry_after_max {policy.retry_after_max:g} s"
+        )
+    if decision.reason == PAST_DEADLINE:
+        return f"numbers-async: not retried: waiting {decision.delay:.3f} s would pass the deadline"
+    if decision.reason == BUDGET_EXHAUSTED:
+        return "numbers-async: not retried: the retry budget is exhausted (too many recent retries)"
+    return None

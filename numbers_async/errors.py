@@ -25,9 +25,12 @@ becomes ``None``: it holds the request, whose headers carry the API key.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from ._retry_after import parse_retry_after
 
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
@@ -89,6 +92,8 @@ class APIStatusError(NumbersError):
     """The API answered with a non-2xx status; the seed's error body is unwrapped onto it.
 
     ``response`` is the engine's response (None on a copy or an unpickled error).
+    ``retry_after`` is the seconds its ``Retry-After`` header asked for (RFC 9110 delta-seconds
+    or HTTP-date, not clamped; a past date reads 0.0), or None when it sent none or an invalid one.
     """
 
     response: httpx.Response | None
@@ -104,6 +109,7 @@ class APIStatusError(NumbersError):
         fix: str | None = None,
         provider: str | None = None,
         provider_code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.response = response
         self.status_code = response.status_code
@@ -114,6 +120,7 @@ class APIStatusError(NumbersError):
         self.fix = fix
         self.provider = provider
         self.provider_code = provider_code
+        self.retry_after = retry_after
         super().__init__(self._describe(response))
 
     def _describe(self, response: httpx.Response) -> str:
@@ -205,7 +212,13 @@ _ERROR_FIELDS = {
 def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatusError:
     """Map a non-2xx response to its exception class, with every body field that could be read."""
     cls = _STATUS_CLASSES.get(response.status_code, UnexpectedStatusError)
-    return cls(response, attempts=attempts, **_read_error_body(_content(response)))
+    retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+    return cls(
+        response,
+        attempts=attempts,
+        retry_after=retry_after,
+        **_read_error_body(_content(response)),
+    )
 
 
 def _content(response: httpx.Response) -> bytes | None:

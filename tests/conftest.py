@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import attrs
 import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, Handler, SleepRecorder
 
-from numbers_async import NumbersClient
+from numbers_async import NumbersClient, RetryPolicy
 
 
 @pytest.fixture(params=["httpx", "aiohttp"])
@@ -35,9 +34,9 @@ async def make_client(
     def factory(handler: Handler, **options: Any) -> NumbersClient:
         options.setdefault("api_key", API_KEY)
         options.setdefault("base_url", BASE_URL)
+        options.setdefault("retry_policy", RetryPolicy(sleep=sleeps))
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         client = NumbersClient(http_client=http, **options)
-        client.retry_policy = attrs.evolve(client.retry_policy, sleep=sleeps)
         made.append(client)
         return client
 

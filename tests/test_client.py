@@ -4,7 +4,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import attrs
 import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, SleepRecorder, numbers_body, seed_error
@@ -19,17 +18,13 @@ from numbers_async import (
     NumbersClient,
     PaymentRequiredError,
     ProviderError,
+    RetryPolicy,
     UnexpectedStatusError,
 )
 
 MakeClient = Callable[..., NumbersClient]
 URL = f"{BASE_URL}/numbers/available"
 OK = numbers_body(["+14155550100", "+14155550101"])
-
-
-def no_sleep(client: NumbersClient, sleeps: SleepRecorder) -> NumbersClient:
-    client.retry_policy = attrs.evolve(client.retry_policy, sleep=sleeps)
-    return client
 
 
 async def test_sends_bearer_key_user_agent_and_query(httpx_mock: HTTPXMock) -> None:
@@ -132,8 +127,9 @@ async def test_502_twice_then_200_succeeds_with_three_requests(
     httpx_mock.add_response(status_code=502, json=seed_error())
     httpx_mock.add_response(status_code=502, json=seed_error())
     httpx_mock.add_response(json=OK)
-    async with NumbersClient(API_KEY, base_url=BASE_URL, retry_initial_delay=0) as client:
-        no_sleep(client, sleeps)
+    async with NumbersClient(
+        API_KEY, base_url=BASE_URL, retry_initial_delay=0, retry_policy=RetryPolicy(sleep=sleeps)
+    ) as client:
         numbers = await client.search("US")
     assert len(numbers) == 2
     assert len(httpx_mock.get_requests()) == 3
@@ -157,8 +153,9 @@ async def test_non_retryable_statuses_are_sent_once(
 ) -> None:
     """400, 401, 402, 500 and other statuses are never retried."""
     httpx_mock.add_response(status_code=status, json=seed_error())
-    async with NumbersClient(API_KEY, base_url=BASE_URL, max_retries=5) as client:
-        no_sleep(client, sleeps)
+    async with NumbersClient(
+        API_KEY, base_url=BASE_URL, max_retries=5, retry_policy=RetryPolicy(sleep=sleeps)
+    ) as client:
         with pytest.raises(cls) as caught:
             await client.search("US")
     assert len(httpx_mock.get_requests()) == 1
@@ -222,20 +219,61 @@ async def test_transport_failure_then_success(make_client: MakeClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "delay"), [("3", 3.0), ("120", 60.0), ("0", 0.0), ("soon", 0.25)]
+    ("retry_after", "delay"), [("3", 3.0), ("60", 60.0), ("0", 0.25), ("1_0", 0.25), ("soon", 0.25)]
 )
-async def test_retry_after_replaces_backoff(
+async def test_retry_after_lengthens_the_backoff(
     make_client: MakeClient, sleeps: SleepRecorder, retry_after: str, delay: float
 ) -> None:
-    """A Retry-After header on a retryable response sets the delay (clamped to [0, 60])."""
+    """A valid Retry-After longer than the jittered backoff (0.25 s here) sets the delay."""
     responses = [
         httpx.Response(503, headers={"Retry-After": retry_after}),
         httpx.Response(200, json=OK),
     ]
-    client = make_client(lambda request: responses.pop(0), retry_initial_delay=0.5)
-    client.retry_policy = attrs.evolve(client.retry_policy, random=lambda: 0.5)
+    client = make_client(
+        lambda request: responses.pop(0),
+        retry_initial_delay=0.5,
+        retry_policy=RetryPolicy(sleep=sleeps, random=lambda: 0.5),
+    )
     await client.search("US")
     assert sleeps.delays == [delay]
+
+
+async def test_retry_after_above_its_maximum_fails_at_once(
+    make_client: MakeClient, sleeps: SleepRecorder
+) -> None:
+    """A 503 asking for more than retry_after_max is raised at once, carrying retry_after."""
+    client = make_client(lambda request: httpx.Response(503, headers={"Retry-After": "3600"}))
+    with pytest.raises(UnexpectedStatusError) as caught:
+        await client.search("US")
+    assert caught.value.retry_after == 3600.0
+    assert caught.value.attempts == 1
+    assert sleeps.delays == []
+    assert caught.value.__notes__ == [
+        "numbers-async: not retried: Retry-After 3600 s is above retry_after_max 60 s"
+    ]
+
+
+def test_retry_arguments_override_the_fields_of_retry_policy() -> None:
+    """retry_policy sets everything; max_retries and the delays, when given, win over it."""
+    policy = RetryPolicy(max_retries=7, initial_delay=2.0, max_delay=3.0, retry_after_max=5.0)
+    assert NumbersClient(API_KEY, base_url=BASE_URL, retry_policy=policy).retry_policy is policy
+    client = NumbersClient(
+        API_KEY, base_url=BASE_URL, retry_policy=policy, max_retries=0, retry_max_delay=1.0
+    )
+    assert client.retry_policy == RetryPolicy(
+        max_retries=0, initial_delay=2.0, max_delay=1.0, retry_after_max=5.0
+    )
+    assert NumbersClient(API_KEY, base_url=BASE_URL).retry_policy == RetryPolicy()
+
+
+async def test_a_retried_failure_that_persists_says_retries_ran_out(
+    make_client: MakeClient,
+) -> None:
+    """The error raised after the last retry carries a note naming max_retries."""
+    client = make_client(lambda request: httpx.Response(502), max_retries=1)
+    with pytest.raises(ProviderError) as caught:
+        await client.search("US")
+    assert caught.value.__notes__ == ["numbers-async: gave up after 2 attempts (max_retries)"]
 
 
 async def test_backoff_grows_with_full_jitter(
@@ -247,8 +285,8 @@ async def test_backoff_grows_with_full_jitter(
         max_retries=5,
         retry_initial_delay=1.0,
         retry_max_delay=5.0,
+        retry_policy=RetryPolicy(sleep=sleeps, random=lambda: 0.5),
     )
-    client.retry_policy = attrs.evolve(client.retry_policy, random=lambda: 0.5)
     with pytest.raises(ProviderError):
         await client.search("US")
     assert sleeps.delays == [0.5, 1.0, 2.0, 2.5, 2.5]
@@ -281,8 +319,7 @@ async def test_cancellation_during_backoff_stops_at_once(make_client: MakeClient
         sent.append(request)
         return httpx.Response(502, headers={"Retry-After": "30"})
 
-    client = make_client(handler, max_retries=3)
-    client.retry_policy = attrs.evolve(client.retry_policy, sleep=asyncio.sleep)
+    client = make_client(handler, max_retries=3, retry_policy=RetryPolicy())
     task = asyncio.create_task(client.search("US"))
     await asyncio.sleep(0.05)  # the first request is answered; the task now waits 30 s
     assert len(sent) == 1

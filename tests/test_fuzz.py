@@ -7,7 +7,6 @@ import gzip
 import json
 from typing import Any, cast
 
-import attrs
 import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, SleepRecorder
@@ -24,6 +23,7 @@ from numbers_async import (
     NumbersClient,
     NumbersError,
     ResponseValidationError,
+    RetryPolicy,
 )
 from numbers_async._retry import RETRYABLE_STATUSES
 from numbers_async._transports import Transport
@@ -258,8 +258,12 @@ async def run_search(
         return httpx.Response(status, headers=wire, stream=httpx.ByteStream(body.content))
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    async with NumbersClient(API_KEY, base_url=BASE_URL, http_client=http) as client:
-        client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
+    async with NumbersClient(
+        API_KEY,
+        base_url=BASE_URL,
+        http_client=http,
+        retry_policy=RetryPolicy(sleep=SleepRecorder()),
+    ) as client:
         try:
             async with asyncio.timeout(5):
                 return await client.search("US", limit=limit), len(sent)
@@ -339,9 +343,11 @@ async def test_cookies_a_server_sets_are_neither_kept_nor_sent_back(transport: s
         # by name: aiohttp's own jar refuses cookies from an IP address anyway
         url = server.base_url.replace("127.0.0.1", "localhost")
         async with NumbersClient(
-            API_KEY, base_url=url, transport=transport_name(transport)
+            API_KEY,
+            base_url=url,
+            transport=transport_name(transport),
+            retry_policy=RetryPolicy(sleep=SleepRecorder()),
         ) as client:
-            client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
             first = await client.search("US", limit=3)
             second = await client.search("US", limit=3)
     assert len(first) == len(second) == 3
@@ -362,10 +368,12 @@ async def test_an_undecodable_error_body_keeps_its_status_class(
     async with (
         serve(server),
         NumbersClient(
-            API_KEY, base_url=server.base_url, transport=transport_name(transport)
+            API_KEY,
+            base_url=server.base_url,
+            transport=transport_name(transport),
+            retry_policy=RetryPolicy(sleep=SleepRecorder()),
         ) as client,
     ):
-        client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
         if error is None:
             assert len(await client.search("US", limit=3)) == 3
         else:

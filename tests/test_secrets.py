@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
-import attrs
 import pytest
 from cli_support import COMMAND, clean_env
 from helpers import SleepRecorder
@@ -27,6 +26,7 @@ from numbers_async import (
     PaymentRequiredError,
     ProviderError,
     ResponseValidationError,
+    RetryPolicy,
     UnexpectedStatusError,
 )
 from numbers_async._transports import Transport
@@ -111,9 +111,13 @@ async def test_the_key_appears_in_no_log_repr_error_or_traceback(
     async with serve(LoopbackServer(script, **server_options)) as server:
         url = REFUSED if path == "refused" else server.base_url
         client = NumbersClient(
-            SECRET, base_url=url, transport=cast(Transport, transport), timeout=0.2, max_retries=1
+            SECRET,
+            base_url=url,
+            transport=cast(Transport, transport),
+            timeout=0.2,
+            max_retries=1,
+            retry_policy=RetryPolicy(sleep=SleepRecorder()),
         )
-        client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
         async with client:
             try:
                 result = await search(client)

@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import attrs
 import pytest
 from helpers import API_KEY, SleepRecorder, until
 from loopback import LoopbackServer, serve
@@ -15,6 +14,7 @@ from numbers_async import (
     InvalidRequestError,
     NumbersClient,
     ProviderError,
+    RetryPolicy,
 )
 from numbers_async._transports import Transport
 
@@ -27,9 +27,12 @@ async def server() -> AsyncIterator[LoopbackServer]:
 
 def client_for(server: LoopbackServer, transport: str, **options: Any) -> NumbersClient:
     client = NumbersClient(
-        API_KEY, base_url=server.base_url, transport=cast(Transport, transport), **options
+        API_KEY,
+        base_url=server.base_url,
+        transport=cast(Transport, transport),
+        retry_policy=RetryPolicy(sleep=SleepRecorder()),
+        **options,
     )
-    client.retry_policy = attrs.evolve(client.retry_policy, sleep=SleepRecorder())
     return client
 
 

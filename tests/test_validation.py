@@ -103,6 +103,7 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("retry_initial_delay", {"retry_initial_delay": float("inf")}),
     ("retry_max_delay", {"retry_max_delay": float("nan")}),
     ("retry_max_delay", {"retry_max_delay": "8"}),
+    ("retry_policy", {"retry_policy": {"max_retries": 2}}),
     ("http_client", {"http_client": object()}),
 ]
 
