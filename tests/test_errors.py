@@ -76,16 +76,16 @@ def test_status_maps_to_class(status: int, cls: type[APIStatusError]) -> None:
     assert error.attempts == 2
 
 
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [({}, None), ({"Retry-After": "120"}, 120.0), ({"Retry-After": "1_0"}, None)],
-)
+@pytest.mark.parametrize(("header", "expected"), [(None, None), ("120", 120.0), ("1_0", None)])
 @pytest.mark.parametrize("status", [400, 402, 502, 503, 520])
 def test_every_status_error_carries_retry_after(
-    status: int, headers: dict[str, str], expected: float | None
+    status: int, header: str | None, expected: float | None
 ) -> None:
     """retry_after is the parsed, unclamped Retry-After of any status, or None."""
-    assert error_from_response(response(status, **headers), attempts=1).retry_after == expected
+    sent = response(status)
+    if header is not None:
+        sent.headers["Retry-After"] = header
+    assert error_from_response(sent, attempts=1).retry_after == expected
 
 
 def test_full_body_is_unwrapped_and_reads_well() -> None:
