@@ -11,6 +11,7 @@ import attrs
 import httpx
 
 from . import _validation as check
+from ._auth import key_headers
 from ._pages import Pager
 from ._pagination import MIN_NEW_SHARE
 from ._query import Query
@@ -70,7 +71,7 @@ class NumbersClient:
         request_timeout = check.timeout(timeout)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         self._min_new_share = check.share("min_new_share", min_new_share)
-        headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
+        headers = {**key_headers(key), "User-Agent": USER_AGENT}
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.
         options: dict[str, object] = {}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
 
-PAGE_MAX = 50
+from numbers_api.spec_facts import PAGE_MAX as PAGE_MAX  # the spec's limit maximum
 
 StopReason = Literal["limit", "short_page", "no_progress"]
 """Why a search ended: ``limit`` reached; a ``short_page`` (fewer numbers than asked: the

@@ -1,51 +1,102 @@
 """Reading a 2xx body: check the documented shape, then let the generated models build it.
 
-The generated parser trusts its input (it raises KeyError/TypeError on a wrong shape and passes
-mistyped values through), so the shape is checked here first; fields the spec does not know are
-left alone and reach users through the generated model (forward compatibility).
+The shape check is derived from the spec (``numbers_api.spec_facts.SCHEMAS``, written by
+``make generate``): every field the spec declares, new ones included, is checked for presence
+when required and for its JSON type when present. Fields the spec does not know are left alone
+and reach users through the generated model (forward compatibility); a value outside a listed
+enum is kept too (open enums, our generator template). Whatever the generated parser still
+raises becomes InvalidBody: reading a body never lets a raw KeyError or ValueError out.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
+from numbers_api.spec_facts import SCHEMAS, STATUSES
 
-_OPTIONAL_STRINGS = ("locality", "administrativeArea", "phoneNumberType")
-_NO_FEATURES: list[str] = []
+# The exact Python types json.loads gives each JSON Schema type (bool is not an integer).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "a list",
+    "object": "an object",
+}
+_ABSENT = object()
+
+
+class _Check(NamedTuple):
+    """One declared field, ready to check: what its value's type must be, and its items'."""
+
+    name: str
+    required: bool
+    types: tuple[type, ...]
+    items: tuple[type, ...] | None
+    schema: str | None
+    wanted: str  # "a string", "a list of strings", ... for the message
+
+
+def _checks(schema: str) -> tuple[_Check, ...]:
+    checks = []
+    for field in SCHEMAS[schema]:
+        wanted = _NAMES[field.type]
+        items = None
+        if field.items is not None:
+            items = _JSON_TYPES[field.items]
+            wanted += " of " + _NAMES[field.items].split(" ", 1)[1] + "s"
+        checks.append(
+            _Check(field.name, field.required, _JSON_TYPES[field.type], items, field.schema, wanted)
+        )
+    return tuple(checks)
+
+
+_CHECKS = {schema: _checks(schema) for schema in SCHEMAS}
+SUCCESS_SCHEMA = STATUSES[200] or "AvailableNumbersResponse"
 
 
 def shape_problem(body: Any) -> str | None:
     """What makes ``body`` differ from the documented 200 shape, or None when it matches."""
-    if not isinstance(body, dict):
+    if type(body) is not dict:
         return f"expected a JSON object, got {type(body).__name__}"
-    numbers = body.get("numbers")
-    if not isinstance(numbers, list):
-        return "'numbers' is missing or not a list"
-    for index, item in enumerate(numbers):
-        problem = _item_problem(item)
-        if problem is not None:
-            return f"numbers[{index}]: {problem}"
-    return None
+    return _object_problem(SUCCESS_SCHEMA, body)
 
 
-def _item_problem(item: Any) -> str | None:
-    # type() checks, one lookup per key, plain loops: this runs for every number of every page.
-    if type(item) is not dict:
-        return f"expected an object, got {type(item).__name__}"
-    get = item.get
-    if type(get("phoneNumber")) is not str:
-        return "'phoneNumber' is missing or not a string"
-    for key in _OPTIONAL_STRINGS:
-        if type(get(key, "")) is not str:
-            return f"{key!r} is not a string"
-    features = get("features", _NO_FEATURES)
-    if type(features) is not list:
-        return "'features' is not a list of strings"
-    for name in features:
-        if type(name) is not str:
-            return "'features' is not a list of strings"
+def _object_problem(schema: str, value: dict[str, Any]) -> str | None:
+    # type() checks, one lookup per key, tuple unpacking: this runs for every number of every page.
+    get = value.get
+    for name, required, types, items, nested, wanted in _CHECKS[schema]:
+        found = get(name, _ABSENT)
+        if found is _ABSENT:
+            if required:
+                return f"{name!r} is missing or not {wanted}"
+            continue
+        if type(found) not in types:
+            return f"{name!r} {'is missing or' if required else 'is'} not {wanted}"
+        if items is not None:
+            for index, item in enumerate(found):
+                if type(item) not in items:
+                    if nested is not None:
+                        return f"{name}[{index}]: expected an object, got {type(item).__name__}"
+                    return f"{name!r} is not {wanted}"
+                if nested is not None:
+                    problem = _object_problem(nested, item)
+                    if problem is not None:
+                        return f"{name}[{index}]: {problem}"
+        elif nested is not None:
+            problem = _object_problem(nested, found)
+            if problem is not None:
+                return f"{name}: {problem}"
     return None
 
 
@@ -62,4 +113,7 @@ def parse_numbers(content: bytes) -> list[AvailableNumber]:
     problem = shape_problem(body)
     if problem is not None:
         raise InvalidBody(problem)
-    return AvailableNumbersResponse.from_dict(body).numbers
+    try:
+        return AvailableNumbersResponse.from_dict(body).numbers
+    except Exception as exc:  # the generated parser's own checks (a closed enum, a format...)
+        raise InvalidBody(f"the generated parser refused it: {type(exc).__name__}: {exc}") from None

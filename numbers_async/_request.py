@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._auth import mask_key
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from .errors import (
@@ -106,6 +107,7 @@ class Requester:
         attempt = 0
         while True:
             built = self._build(request, url, attempt)
+            mask_key(built)
             attempt += 1
             self.requests_sent += 1
             outcome = await self._attempt(built, attempt)

@@ -10,23 +10,32 @@ from typing import TypeGuard
 
 import httpx
 
+from . import _spec
 from .errors import InvalidRequestError
 
-_COUNTRY = re.compile(r"[A-Za-z]{2}")
-_AREA_CODE = re.compile(r"[0-9]{1,8}")
 _FEATURE = re.compile(r"[^\s,]+")
 _KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: anything else breaks or forges the header
 
 
+def parameter(name: str, value: object, given: object = None) -> object:
+    """``value`` for the spec's query parameter ``name`` (its Python name), checked against the
+    spec's schema for it; None (not sent) is allowed unless the spec requires it. The message
+    shows ``given``, what the caller passed, when ``value`` was normalised from it."""
+    param = _spec.PARAMETERS[name]
+    if value is None and not param.required:
+        return None
+    problem = _spec.violation(param, value)
+    if problem is not None:
+        shown = value if given is None else given
+        about = f" ({param.description})" if param.description else ""
+        raise InvalidRequestError(name, f"{name} {problem}{about}, got {shown!r}")
+    return value
+
+
 def country_code(value: object) -> str:
-    """Two ASCII letters, upper-cased."""
-    if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
-        raise InvalidRequestError(
-            "country_code",
-            f"country_code must be two ASCII letters (ISO 3166-1 alpha-2, e.g. 'US'), "
-            f"got {value!r}",
-        )
-    return value.upper()
+    """The spec's countryCode, after upper-casing ASCII letters (``"us"`` is accepted)."""
+    upper = value.upper() if isinstance(value, str) and value.isascii() else value
+    return str(parameter("country_code", upper, value))
 
 
 def features(value: object) -> str | None:
@@ -57,19 +66,16 @@ def features(value: object) -> str | None:
 
 
 def area_code(value: object) -> str | None:
-    """1 to 8 digits, or None for no filter."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _AREA_CODE.fullmatch(value):
-        raise InvalidRequestError(
-            "area_code", f"area_code must be a string of 1 to 8 digits (e.g. '415'), got {value!r}"
-        )
-    return value
+    """The spec's areaCode, or None for no filter."""
+    checked = parameter("area_code", value)
+    return None if checked is None else str(checked)
 
 
 def limit(value: object) -> int:
-    """The total number of numbers wanted: an int >= 1."""
-    return int_at_least("limit", value, 1)
+    """The total number of numbers wanted: an int of at least the spec's minimum for one page
+    (there is no maximum: a search pages)."""
+    minimum = _spec.PARAMETERS["limit"].minimum
+    return int_at_least("limit", value, 1 if minimum is None else math.ceil(minimum))
 
 
 def api_key(value: object) -> str:

@@ -14,8 +14,11 @@ import phonenumbers
 import pytest
 from cli_support import COMMAND, clean_env, run_cli, run_cli_with_terminal_stderr, served_sandbox
 
+from numbers_async._spec import NUMBER_FIELDS
+
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
-API_FIELDS = {"phoneNumber", "locality", "administrativeArea", "phoneNumberType", "features"}
+SPEC_ORDER = [field.name for field in NUMBER_FIELDS]  # the spec's AvailableNumber properties
+API_FIELDS = set(SPEC_ORDER)
 
 
 def test_the_console_script_is_installed() -> None:
@@ -29,7 +32,7 @@ def test_the_demo_prints_a_table_of_distinct_valid_numbers() -> None:
     result = run_cli("search", "US", "--features", "sms,voice", "--limit", "120", "--sandbox")
     heading, *rows = result.stdout.splitlines()
     assert (result.returncode, result.stderr) == (0, "")
-    assert heading.split() == ["PHONE", "NUMBER", "TYPE", "LOCALITY", "REGION", "FEATURES"]
+    assert heading.split() == ["PHONE", "NUMBER", "LOCALITY", "REGION", "TYPE", "FEATURES"]
     assert len(rows) == 120
     numbers = [row.split()[0] for row in rows]
     assert len(set(numbers)) == 120
@@ -69,6 +72,19 @@ def test_csv_has_a_header_of_api_field_names_and_a_row_per_number() -> None:
     assert len(rows) == 20
     assert set(rows[0]) == API_FIELDS
     assert all("sms" in row["features"].split(",") for row in rows)
+
+
+def test_json_keys_and_csv_columns_follow_the_spec_order() -> None:
+    """JSON, ndjson and CSV list a number's fields in the same order: the spec's."""
+    search = ("search", "GB", "--limit", "30", "--sandbox", "--format")
+    objects = json.loads(run_cli(*search, "json").stdout)
+    lines = [json.loads(line) for line in run_cli(*search, "ndjson").stdout.splitlines()]
+    header = run_cli(*search, "csv").stdout.splitlines()[0].split(",")
+    assert header == SPEC_ORDER
+    complete = [list(n) for n in objects + lines if set(n) == API_FIELDS]
+    assert complete
+    assert all(keys == SPEC_ORDER for keys in complete)
+    assert all(list(n) == [k for k in SPEC_ORDER if k in n] for n in objects + lines)
 
 
 def test_a_shortfall_is_noticed_on_stderr_only() -> None:

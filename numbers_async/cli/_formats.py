@@ -1,20 +1,29 @@
 """Output formats: each writer takes numbers as they arrive and writes them to stdout.
 
 ``ndjson`` and ``csv`` stream a line per number; ``table`` (aligned columns need every row)
-and ``json`` (one array) write at ``finish()``. JSON keeps the API's own field names.
+and ``json`` (one array) write at ``finish()``. JSON keeps the API's own field names. Columns
+and JSON keys are every field the spec declares for a number, in spec order (a field added to
+the spec shows after ``make generate``); JSON adds fields the spec does not know yet at the end.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 from numbers_async import AvailableNumber
+from numbers_async._spec import NUMBER_FIELDS
 
-COLUMNS = ("phoneNumber", "phoneNumberType", "locality", "administrativeArea", "features")
-TABLE_HEADINGS = ("PHONE NUMBER", "TYPE", "LOCALITY", "REGION", "FEATURES")
+COLUMNS = tuple(field.name for field in NUMBER_FIELDS)
+# Shorter table headings for people; any other field is headed by its name in capitals.
+_SHORT_HEADINGS = {"administrativeArea": "REGION", "phoneNumberType": "TYPE"}
+TABLE_HEADINGS = tuple(
+    _SHORT_HEADINGS.get(name) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).upper()
+    for name in COLUMNS
+)
 
 
 class Writer(Protocol):
@@ -38,12 +47,22 @@ def make_writer(name: str, out: TextIO) -> Writer:
     return writers[name](out)
 
 
-def _cells(number: AvailableNumber) -> list[str]:
-    """The text of each column for one number; absent fields are empty."""
+def record(number: AvailableNumber) -> dict[str, Any]:
+    """The API's JSON object for ``number``: declared fields in spec order, then unknown ones."""
     fields: dict[str, Any] = number.to_dict()
-    features = fields.get("features")
-    fields["features"] = ",".join(features) if isinstance(features, list) else ""
-    return [str(fields.get(column, "")) for column in COLUMNS]
+    ordered = {name: fields.pop(name) for name in COLUMNS if name in fields}
+    ordered.update(fields)
+    return ordered
+
+
+def _cells(number: AvailableNumber) -> list[str]:
+    """The text of each column for one number; absent fields are empty, lists comma-joined."""
+    fields = number.to_dict()
+    cells = []
+    for name in COLUMNS:
+        value = fields.get(name, "")
+        cells.append(",".join(map(str, value)) if isinstance(value, list) else str(value))
+    return cells
 
 
 class TableWriter:
@@ -71,7 +90,7 @@ class JsonWriter:
         self._numbers: list[dict[str, Any]] = []
 
     def add(self, number: AvailableNumber) -> None:
-        self._numbers.append(number.to_dict())
+        self._numbers.append(record(number))
 
     def finish(self) -> None:
         json.dump(self._numbers, self._out, indent=2, ensure_ascii=False)
@@ -85,7 +104,7 @@ class NdjsonWriter:
         self._out = out
 
     def add(self, number: AvailableNumber) -> None:
-        self._out.write(json.dumps(number.to_dict(), ensure_ascii=False) + "\n")
+        self._out.write(json.dumps(record(number), ensure_ascii=False) + "\n")
         self._out.flush()
 
     def finish(self) -> None:

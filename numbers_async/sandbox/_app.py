@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
+
 from . import _responses as respond
 from ._faults import Faults
 from ._inventory import country_inventory
@@ -26,6 +28,9 @@ DEFAULT_API_KEY = "sandbox"
 SEARCH_PATH = "/numbers/available"
 # How many recorded requests an app keeps by default: plenty for a test, bounded for a server.
 REQUESTS_KEPT = 10_000
+# Where requests carry the key: the spec's security scheme (lower-cased for comparison).
+_KEY_HEADER = AUTH_HEADER.lower().encode("latin-1")
+_KEY_PREFIX = AUTH_PREFIX.lower().encode("latin-1")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -149,11 +154,13 @@ class SandboxApp:
         return respond.numbers_response(self._sample_rng.sample(pool, min(query.limit, len(pool))))
 
     def _authorized(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+        """The key sent as the spec's security scheme says (header and prefix, the prefix's
+        scheme name case-insensitive as HTTP auth schemes are)."""
         for name, value in headers:
-            if name.lower() == b"authorization":
-                scheme, _, token = value.partition(b" ")
+            if name.lower() == _KEY_HEADER:
+                prefix, token = value[: len(_KEY_PREFIX)], value[len(_KEY_PREFIX) :]
                 expected = self.api_key.encode()
-                return scheme.lower() == b"bearer" and hmac.compare_digest(token, expected)
+                return prefix.lower() == _KEY_PREFIX and hmac.compare_digest(token, expected)
         return False
 
 
@@ -172,7 +179,8 @@ def create_app(
     Args:
         seed: fixes the inventory and the sequence of samples and faults; the same seed and the
             same requests give the same responses.
-        api_key: the bearer token requests must send (``Authorization: Bearer <api_key>``).
+        api_key: the key requests must send as the spec's security scheme says
+            (``Authorization: Bearer <api_key>``; ``numbers_api.spec_facts.AUTH_HEADER``).
         fail_rate: share of valid searches answered with a 502 provider error, 0 to 1.
         latency: seconds added before every response.
         quota: searches answered before every request gets 402; ``None`` for no quota.

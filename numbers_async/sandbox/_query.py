@@ -1,24 +1,30 @@
 """Reading a search's query string exactly as spec/openapi.yaml describes it.
 
 ``parse_query`` turns the raw query string into a ``SearchQuery`` or raises ``QueryError``
-carrying the 400 body's ``code``, ``message`` and ``fix``; it does no I/O.
+carrying the 400 body's ``code``, ``message`` and ``fix``; it does no I/O. Every parameter's
+presence, type, pattern, enum and bounds come from the spec (``numbers_api.spec_facts``), so a
+regenerated spec changes what the sandbox accepts; the sandbox adds only its own inventory's
+rules (supported countries, feature names).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from numbers_api import spec_facts
+from numbers_api.spec_facts import Parameter
+
+from .._spec import violation
 from ._inventory import FEATURES, SUPPORTED_COUNTRIES
 
-LIMIT_DEFAULT = 10
-LIMIT_MAX = 50
+_BY_NAME = {param.name: param for param in spec_facts.PARAMETERS}
+LIMIT = _BY_NAME["limit"]
+LIMIT_DEFAULT = LIMIT.default if isinstance(LIMIT.default, int) else 1
+LIMIT_MAX = spec_facts.PAGE_MAX
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_AREA_CODE = re.compile(r"[0-9]{1,8}")
-_LIMIT = re.compile(r"[0-9]{1,6}")
-_KNOWN = ("countryCode", "features", "areaCode", "limit")
+_NUMBER = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,12})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,8 @@ class SearchQuery:
     area_code: str | None = None
     features: tuple[str, ...] = ()
     limit: int = LIMIT_DEFAULT
+    # Spec parameters the sandbox checks but does not filter by (added to the spec since).
+    others: dict[str, object] = field(default_factory=dict)
 
 
 class QueryError(Exception):
@@ -45,52 +53,68 @@ def parse_query(query_string: str) -> SearchQuery:
     """The search ``query_string`` asks for; ``QueryError`` names the first bad parameter."""
     values: dict[str, str] = {}
     for name, value in parse_qsl(query_string, keep_blank_values=True):
-        if name in values and name in _KNOWN:
+        if name in values and name in _BY_NAME:
             raise QueryError(
                 "invalid_parameter",
                 f"{name} was given more than once",
                 f"send {name} once",
             )
         values[name] = value
+    checked = {param.name: _checked(param, values.get(param.name)) for param in _BY_NAME.values()}
+    country = checked.pop("countryCode")
+    area_code = checked.pop("areaCode", None)
+    features = checked.pop("features", None)
+    limit = checked.pop("limit", None)
     return SearchQuery(
-        country_code=_country(values.get("countryCode")),
-        area_code=_area_code(values.get("areaCode")),
-        features=_features(values.get("features")),
-        limit=_limit(values.get("limit")),
+        country_code=_supported(str(country)),
+        area_code=None if area_code is None else str(area_code),
+        features=_features(None if features is None else str(features)),
+        limit=LIMIT_DEFAULT if limit is None else int(str(limit)),
+        others={name: value for name, value in checked.items() if value is not None},
     )
 
 
-def _country(value: str | None) -> str:
-    supported = ", ".join(SUPPORTED_COUNTRIES)
-    if value is None:
+def _checked(param: Parameter, raw: str | None) -> object:
+    """The value of ``param`` in the query, as its spec type; QueryError when it breaks the
+    spec (missing though required, not of its type, or outside its pattern, enum or bounds)."""
+    if raw is None:
+        if param.required:
+            raise QueryError(
+                "missing_parameter",
+                f"{param.name} is required",
+                f"pass {param.name}: {param.description}",
+            )
+        return None
+    value: object = raw
+    if param.type in ("integer", "number"):
+        value = _number(raw, integer=param.type == "integer")
+    elif param.type == "boolean":
+        value = {"true": True, "false": False}.get(raw, raw)
+    problem = violation(param, value)
+    if problem is not None:
         raise QueryError(
-            "missing_parameter",
-            "countryCode is required",
-            f"pass countryCode, an ISO 3166-1 alpha-2 code such as US (one of {supported})",
+            f"invalid_{param.python_name}",
+            f"{param.name} {problem}, got {raw!r}",
+            f"pass {param.name} as the API documents it: {param.description}",
         )
-    if not _COUNTRY.fullmatch(value):
-        raise QueryError(
-            "invalid_country_code",
-            f"countryCode must be two upper-case letters, got {value!r}",
-            "pass an ISO 3166-1 alpha-2 code such as US",
-        )
-    if value not in SUPPORTED_COUNTRIES:
+    return value
+
+
+def _number(raw: str, *, integer: bool) -> object:
+    """``raw`` as an int (or float), or ``raw`` unchanged when it is not one (then refused)."""
+    if not _NUMBER.fullmatch(raw) or (integer and "." in raw):
+        return raw
+    return int(raw) if integer else float(raw)
+
+
+def _supported(country: str) -> str:
+    if country not in SUPPORTED_COUNTRIES:
         raise QueryError(
             "unsupported_country",
-            f"no numbers are offered in country {value!r}",
-            f"search one of {supported}",
+            f"no numbers are offered in country {country!r}",
+            f"search one of {', '.join(SUPPORTED_COUNTRIES)}",
         )
-    return value
-
-
-def _area_code(value: str | None) -> str | None:
-    if value is not None and not _AREA_CODE.fullmatch(value):
-        raise QueryError(
-            "invalid_area_code",
-            f"areaCode must be 1 to 8 digits, got {value!r}",
-            "pass the national destination code without the trunk prefix, e.g. 415 or 20",
-        )
-    return value
+    return country
 
 
 def _features(value: str | None) -> tuple[str, ...]:
@@ -105,15 +129,3 @@ def _features(value: str | None) -> tuple[str, ...]:
             "separate lower-case feature names with commas, with no spaces or empty items",
         )
     return tuple(dict.fromkeys(names))
-
-
-def _limit(value: str | None) -> int:
-    if value is None:
-        return LIMIT_DEFAULT
-    if not _LIMIT.fullmatch(value) or not 1 <= int(value) <= LIMIT_MAX:
-        raise QueryError(
-            "invalid_limit",
-            f"limit must be an integer from 1 to {LIMIT_MAX}, got {value!r}",
-            f"ask for at most {LIMIT_MAX} numbers per request and page for more",
-        )
-    return int(value)

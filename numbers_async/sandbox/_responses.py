@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from numbers_api.spec_facts import AUTH_CHALLENGE
+
 from ._inventory import SandboxNumber
 
 # (provider, providerCode) pairs a 502 names, as a carrier aggregator's errors would.
@@ -69,8 +71,11 @@ def error_response(
 
 
 def unauthorized() -> Response:
-    """401 with no body, as the API documents it."""
-    return Response(401, headers=(("www-authenticate", 'Bearer realm="numbers"'),))
+    """401 with no body, as the API documents it; an HTTP auth scheme (bearer) is named in
+    WWW-Authenticate, as RFC 9110 asks."""
+    if AUTH_CHALLENGE is None:
+        return Response(401)
+    return Response(401, headers=(("www-authenticate", f'{AUTH_CHALLENGE} realm="numbers"'),))
 
 
 def quota_exceeded(tracking_id: str) -> Response:
