@@ -8,7 +8,7 @@ SPEC ?= spec/openapi.yaml
 export SPEC
 GEN_PKG := generated/numbers_api
 
-.PHONY: all venv generate check-generated validate-spec lint test demo clean
+.PHONY: all venv generate check-generated validate-spec lint test test-slow demo clean
 
 all: test
 
@@ -41,8 +41,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check numbers_async tests benchmarks
 	$(BIN)/mypy numbers_async tests benchmarks
 
+# `make test` leaves out the tests marked `slow` (the 2,000-search soaks, about a minute on
+# 2 cores); `make test-slow` runs only those. CI (.ci/run) runs both.
 test: validate-spec check-generated lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
 
 demo: $(STAMP)
 	$(BIN)/numbers-async search US --features sms,voice --limit 120 --sandbox

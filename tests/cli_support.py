@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import signal
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 COMMAND = [sys.executable, "-m", "numbers_async.cli"]
+# Seconds any one run of the command may take: well within the test's own 60 s timeout, so a
+# hang fails with the subprocess named rather than a test stack.
+TIMEOUT = 30
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -25,7 +29,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         [*COMMAND, *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=TIMEOUT,
         env=clean_env() if env is None else env,
         stdin=subprocess.DEVNULL,
         check=False,
@@ -45,7 +49,11 @@ def run_cli_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
             text=True,
         )
         os.close(terminal)
-        stdout, _ = process.communicate(timeout=60)
+        try:
+            stdout, _ = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
         chunks = []
         while True:
             try:
@@ -72,14 +80,21 @@ def served_sandbox(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         text=True,
     )
     try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
+        banner = read_line(process)
         assert banner.startswith("Sandbox API serving at http://127.0.0.1:"), banner
         yield banner.split()[4], process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            process.wait(timeout=TIMEOUT)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def read_line(process: subprocess.Popen[str]) -> str:
+    """The next line ``process`` writes to stdout, failing if none comes within TIMEOUT."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+    assert ready, f"no output from {process.args!r} within {TIMEOUT} s"
+    return process.stdout.readline()

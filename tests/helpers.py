@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import httpx
@@ -35,6 +35,14 @@ class SleepRecorder:
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
+
+
+def other_tasks(besides: Collection[asyncio.Task[Any]] = ()) -> list[asyncio.Task[Any]]:
+    """The running loop's tasks but the current one and ``besides`` (a test server's own): what
+    could still send a request. None left proves "nothing more is sent" without sleeping to see.
+    """
+    skip = {asyncio.current_task(), *besides}
+    return [task for task in asyncio.all_tasks() if task not in skip]
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
 import pytest
-from helpers import API_KEY, until
+from helpers import API_KEY, other_tasks, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import ClientClosedError, NumbersClient
@@ -64,10 +64,11 @@ async def test_cancel_while_the_request_is_in_flight(
     """Cancelled mid-request: CancelledError within 100 ms, no other request, socket closed."""
     async with client_for(stalled, transport) as client:
         task = asyncio.create_task(client.search("US"))
-        assert await until(lambda: stalled.requests == 1)
-        await asyncio.sleep(0.02)  # the client now waits for the response
+        assert await until(lambda: stalled.requests == 1)  # the client now waits for the answer
         elapsed = await cancel_and_time(task)
-        await asyncio.sleep(0.1)
+        assert (
+            other_tasks(besides=stalled.handlers) == []
+        )  # nothing left that could send another request
         assert await until(lambda: stalled.open_connections == 0)  # before the pool closes
         assert stalled.requests == client.requests_sent == 1
     report(f"in flight [{transport}]", elapsed)
@@ -83,7 +84,7 @@ async def test_cancel_during_a_five_second_backoff(
         task = asyncio.create_task(client.search("US"))
         assert await until(lambda: "retrying in 5.000 s" in logs.text)
         elapsed = await cancel_and_time(task)
-        await asyncio.sleep(0.1)
+        assert other_tasks(besides=server.handlers) == []
         assert server.requests == client.requests_sent == 1
     report(f"in backoff [{transport}]", elapsed)
     assert elapsed < CANCEL_BUDGET

@@ -12,7 +12,15 @@ from importlib.metadata import entry_points
 
 import phonenumbers
 import pytest
-from cli_support import COMMAND, clean_env, run_cli, run_cli_with_terminal_stderr, served_sandbox
+from cli_support import (
+    COMMAND,
+    TIMEOUT,
+    clean_env,
+    read_line,
+    run_cli,
+    run_cli_with_terminal_stderr,
+    served_sandbox,
+)
 
 from numbers_async._spec import NUMBER_FIELDS
 
@@ -135,9 +143,9 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     )
     assert process.stdout is not None
     assert process.stderr is not None
-    first = process.stdout.readline()
+    first = read_line(process)
     process.stdout.close()
-    status = process.wait(timeout=60)
+    status = process.wait(timeout=TIMEOUT)
     stderr = process.stderr.read()
     process.stderr.close()
     assert json.loads(first)["phoneNumber"].startswith("+1")
@@ -205,7 +213,7 @@ def run_cli_python(code: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=TIMEOUT,
         env=clean_env(),
         check=False,
     )
@@ -258,7 +266,7 @@ def test_the_sandbox_command_stops_cleanly_on_ctrl_c() -> None:
     with served_sandbox("--api-key", "k_demo") as (url, process):
         ok = run_cli("search", "US", "--limit", "3", "--base-url", url, "--api-key", "k_demo")
         process.send_signal(signal.SIGINT)
-        status = process.wait(timeout=30)
+        status = process.wait(timeout=TIMEOUT)
         assert process.stdout is not None
         banner = process.stdout.read()
     assert ok.returncode == 0

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from helpers import API_KEY, BASE_URL, SleepRecorder, numbers_body, seed_error
+from helpers import API_KEY, BASE_URL, SleepRecorder, numbers_body, other_tasks, seed_error
 from pytest_httpx import HTTPXMock
 
 import numbers_async
@@ -319,14 +319,21 @@ async def test_cancellation_during_backoff_stops_at_once(make_client: MakeClient
         sent.append(request)
         return httpx.Response(502, headers={"Retry-After": "30"})
 
-    client = make_client(handler, max_retries=3, retry_policy=RetryPolicy())
+    waiting = asyncio.Event()
+
+    async def sleep(delay: float) -> None:
+        waiting.set()
+        await asyncio.sleep(delay)
+
+    client = make_client(handler, max_retries=3, retry_policy=RetryPolicy(sleep=sleep))
     task = asyncio.create_task(client.search("US"))
-    await asyncio.sleep(0.05)  # the first request is answered; the task now waits 30 s
+    async with asyncio.timeout(5):
+        await waiting.wait()  # the first request is answered; the task now waits 30 s
     assert len(sent) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.01)
+    assert other_tasks() == []
     assert len(sent) == 1
 
 

@@ -14,6 +14,8 @@ import numbers_async
 ROOT = Path(__file__).resolve().parent.parent
 # Tests stay off the network: pip installs the wheel alone, its dependencies come from this venv.
 OFFLINE = ["--no-deps", "--no-index", "--disable-pip-version-check"]
+# Building the wheel and a venv takes seconds; the subprocess timeouts below bound each step.
+pytestmark = pytest.mark.timeout(300)
 IMPORT_CHECK = """
 import numbers_api, numbers_async
 print(numbers_async.__version__, numbers_async.__file__, numbers_api.__file__, sep="\\n")
@@ -28,7 +30,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=ROOT,
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=90,
     )
     (built,) = out.glob("numbers_async-*.whl")
     return built
@@ -52,13 +54,13 @@ def test_wheel_holds_both_packages_and_markers(wheel: Path) -> None:
 def test_wheel_installs_into_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
     """The wheel, installed into a fresh venv, gives importable numbers_async and numbers_api."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=60)
     python = venv / "bin" / "python"
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", *OFFLINE, str(wheel)],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=60,
     )
     dependencies = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     result = subprocess.run(
@@ -66,7 +68,7 @@ def test_wheel_installs_into_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
         check=True,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=30,
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sorted(dependencies))},
     )

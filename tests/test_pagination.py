@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from helpers import numbers_body, seed_error
+from helpers import numbers_body, other_tasks, seed_error
 
 from numbers_async import (
     AvailableNumber,
@@ -258,7 +258,7 @@ async def test_iter_search_is_lazy_and_stops_when_caller_breaks(
         got.append(number)
         if len(got) == 60:  # inside the second page
             break
-    await asyncio.sleep(0.1)
+    assert other_tasks() == []  # nothing left running that could send another request
     assert sent == [50, 50]
     assert client.requests_sent == 2
 

@@ -196,6 +196,6 @@ def test_importing_the_client_leaves_the_sandbox_unloaded() -> None:
     prefixes = ("numbers_async.sandbox", "phonenumbers", "uvicorn")
     code = f"import sys, numbers_async; print([m for m in sys.modules if m.startswith({prefixes})])"
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
     )
     assert result.stdout.strip() == "[]"

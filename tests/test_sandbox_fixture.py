@@ -39,7 +39,9 @@ def _readme_example() -> str:
 def test_the_readme_example_passes_in_a_user_suite(pytester: pytest.Pytester) -> None:
     """The README's example, run as a user's suite enabling the plugin, passes, fixtures and all."""
     pytester.makepyfile(test_user=_readme_example() + FRESH_SANDBOX_TEST)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "asyncio_mode=auto")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=auto", timeout=45
+    )
     result.assert_outcomes(passed=2)
 
 

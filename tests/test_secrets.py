@@ -34,6 +34,7 @@ from numbers_async._transports import Transport
 SECRET = "sk_live_T0pS3cr3t_9f8e7d"
 REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
 LOGGERS = (None, "numbers_async", "httpx", "httpcore", "aiohttp", "asyncio")
+SUBPROCESS_TIMEOUT = 45  # seconds for all the command line runs together, within the test's 60
 BROKEN_GZIP = {"error_headers": [("content-encoding", b"gzip")], "error_body": b"not gzip"}
 
 Search = Callable[[NumbersClient], Awaitable[Any]]
@@ -190,7 +191,14 @@ async def test_the_command_line_never_prints_the_key() -> None:
                     stderr=asyncio.subprocess.PIPE,
                 )
                 runs.append((path, how, process))
-        outputs = await asyncio.gather(*(process.communicate() for _, _, process in runs))
+        try:
+            async with asyncio.timeout(SUBPROCESS_TIMEOUT):
+                outputs = await asyncio.gather(*(process.communicate() for _, _, process in runs))
+        finally:  # a run that hangs is killed, not left behind
+            for _, _, process in runs:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
     statuses = {(path, how): process.returncode for path, how, process in runs}
     print(f"\ncli: {len(runs)} runs")
     expected_status = {"ok": 0, "invalid-input": 2}

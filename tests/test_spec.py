@@ -95,7 +95,7 @@ def test_check_generated_fails_on_a_spec_change_nobody_regenerated(tmp_path: Pat
         env={**os.environ, "SPEC": str(changed)},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=45,
     )
     assert result.returncode != 0
     assert "models/error_detail.py" in result.stdout

@@ -54,7 +54,7 @@ def test_a_field_added_to_the_spec_reaches_users_after_regeneration(tmp_path: Pa
         cwd=ROOT,
         env={**os.environ, "SPEC": str(changed)},
         check=True,
-        timeout=120,
+        timeout=30,
     )
     model = (tmp_path / "numbers_api" / "models" / "available_number.py").read_text()
     assert "monthly_cost: str | Unset = UNSET" in model
@@ -64,7 +64,7 @@ def test_a_field_added_to_the_spec_reaches_users_after_regeneration(tmp_path: Pa
         env={**os.environ, "PYTHONPATH": str(tmp_path)},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=20,
         check=False,
     )
     assert result.returncode == 0, result.stderr
