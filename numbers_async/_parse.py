@@ -104,12 +104,14 @@ class InvalidBody(ValueError):
     """A 2xx body that is not the documented shape; the message says why."""
 
 
-def parse_numbers(content: bytes) -> list[AvailableNumber]:
-    """The numbers of a 2xx body; InvalidBody when it is not the documented shape."""
+def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNumber]:
+    """The numbers of a 2xx body, at most ``asked`` of them; InvalidBody when it is not the
+    documented shape."""
     try:
         body = json.loads(content)
     except (ValueError, RecursionError) as exc:
         raise InvalidBody(f"not JSON ({type(exc).__name__})") from None
+    _tolerate(body, asked)
     problem = shape_problem(body)
     if problem is not None:
         raise InvalidBody(problem)
@@ -117,3 +119,18 @@ def parse_numbers(content: bytes) -> list[AvailableNumber]:
         return AvailableNumbersResponse.from_dict(body).numbers
     except Exception as exc:  # the generated parser's own checks (a closed enum, a format...)
         raise InvalidBody(f"the generated parser refused it: {type(exc).__name__}: {exc}") from None
+
+
+def _tolerate(body: Any, asked: int | None) -> None:
+    """Cut the page to the numbers asked for, so extra items cost neither a check nor a model,
+    and read a JSON null in a number's field as absent (a null phoneNumber then fails as
+    missing, as it must)."""
+    if type(body) is not dict or type(body.get("numbers")) is not list:
+        return
+    numbers = body["numbers"]
+    if asked is not None:
+        del numbers[asked:]
+    for item in numbers:
+        if type(item) is dict and None in item.values():
+            for key in [key for key, value in item.items() if value is None]:
+                del item[key]

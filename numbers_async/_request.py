@@ -174,7 +174,7 @@ class Requester:
             error.__cause__ = undecodable
             return error
         try:
-            return parse_numbers(response.content)
+            return parse_numbers(response.content, _asked(built))
         except InvalidBody as exc:
             return ResponseValidationError(str(exc), response=response, attempts=attempt)
 
@@ -191,6 +191,12 @@ class Requester:
         finally:
             await response.aclose()
         return response, None
+
+
+def _asked(request: httpx.Request) -> int | None:
+    """How many numbers ``request`` asked for (the page is cut to it), None if it did not say."""
+    limit = request.url.params.get("limit")
+    return int(limit) if limit is not None and limit.isdigit() else None
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:
