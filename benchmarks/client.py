@@ -4,7 +4,8 @@ The harness gives each process one job; only the smoke test (``--one-process``) 
 
 The job names a client variant and a workload; the result is printed as one JSON line. Each
 variant is built the way its users would build it (library defaults), and every search asks for
-50 numbers of country US with a bearer token, checking it got 50 back.
+a full page (the spec's limit maximum) of country US with the key as the spec's security
+scheme says, checking it got a full page back.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from numbers_api.spec_facts import PAGE_MAX, PATH
+
+from numbers_async._auth import key_headers
+
 API_KEY = "sk_bench_key"
-PARAMS: dict[str, str | int] = {"countryCode": "US", "limit": 50}
-HEADERS = {"Authorization": f"Bearer {API_KEY}"}
-PATH = "/numbers/available"
+PARAMS: dict[str, str | int] = {"countryCode": "US", "limit": PAGE_MAX}
+HEADERS = key_headers(API_KEY)
 
 Search = Callable[[], Awaitable[int]]
 
 
-def _check(count: int, expected: int = 50) -> int:
+def _check(count: int, expected: int = PAGE_MAX) -> int:
     if count != expected:
         raise RuntimeError(f"expected {expected} numbers, got {count}")
     return count
@@ -83,7 +87,7 @@ async def _generated(base_url: str) -> Any:
 
         async def search() -> int:
             response = await search_available_numbers.asyncio_detailed(
-                client=client, country_code="US", limit=50
+                client=client, country_code="US", limit=PAGE_MAX
             )
             if not isinstance(response.parsed, AvailableNumbersResponse):
                 raise RuntimeError(f"unexpected response {response.status_code}")
@@ -107,7 +111,7 @@ async def _facade(base_url: str, variant: str) -> Any:
     async with facade(base_url, variant) as client:
 
         async def search() -> int:
-            return _check(len(await client.search("US", limit=50)))
+            return _check(len(await client.search("US", limit=PAGE_MAX)))
 
         yield search
 
@@ -219,7 +223,7 @@ async def large_search(job: dict[str, Any]) -> dict[str, float]:
         singles, larges = [], []
         for _ in range(reps):
             start = time.perf_counter()
-            _check(len(await client.search("US", limit=50)))
+            _check(len(await client.search("US", limit=PAGE_MAX)))
             singles.append(time.perf_counter() - start)
         sent = client.requests_sent
         for _ in range(reps):

@@ -6,6 +6,7 @@ Import everything from here; the generated low-level package stays behind this f
 from numbers_api.models import AvailableNumber
 
 from ._client import NumbersClient
+from ._filters import SearchFilters
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -41,6 +42,7 @@ __all__ = [
     "ProviderError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SearchFilters",
     "SearchResult",
     "SearchStream",
     "UnexpectedStatusError",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextlib import aclosing
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import attrs
 import httpx
 
 from . import _validation as check
 from ._auth import key_headers
+from ._filters import SearchFilters
 from ._pages import Pager
 from ._pagination import MIN_NEW_SHARE
 from ._query import Query
@@ -117,9 +119,10 @@ class NumbersClient:
         self,
         country_code: str,
         *,
-        features: list[str] | tuple[str, ...] | str | None = None,
-        area_code: str | None = None,
         limit: int = 10,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **filters: Unpack[SearchFilters],
     ) -> SearchResult:
         """Up to ``limit`` distinct available numbers, in server order, with up to
         ``page_concurrency`` page requests in flight.
@@ -128,8 +131,16 @@ class NumbersClient:
         ``exhausted`` True and ``stop_reason`` saying which rule ended it. Raises a
         ``NumbersError`` subclass; an error after the first page carries the numbers gathered
         so far as ``partial_numbers``.
+
+        Filters (``SearchFilters``): ``features`` (names every number must have, a list or a
+        comma-separated string) and ``area_code``, plus any other query parameter of the spec
+        the facade exposes; the spec's constraints check each before any request.
+        ``extra_query`` adds query parameters the spec does not describe yet, ``extra_headers``
+        headers (never the one carrying the key); both are sent on every page.
         """
-        pager = self._pager(country_code, features, area_code, limit, self._page_concurrency)
+        pager = self._pager(
+            country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
+        )
         numbers = SearchResult()
         try:
             async with aclosing(pager.pages()) as pages:
@@ -144,10 +155,11 @@ class NumbersClient:
         self,
         country_code: str,
         *,
-        features: list[str] | tuple[str, ...] | str | None = None,
-        area_code: str | None = None,
         limit: int = 10,
         page_concurrency: int = 1,
+        extra_query: Mapping[str, str | int | float | bool] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **filters: Unpack[SearchFilters],
     ) -> SearchStream:
         """The numbers of ``search()``, yielded as each page arrives; arguments are checked
         here, at the call.
@@ -165,13 +177,21 @@ class NumbersClient:
         and ``stop_reason`` say why, as on ``search()``'s result.
         """
         window = check.int_at_least("page_concurrency", page_concurrency, 1)
-        return SearchStream(self._pager(country_code, features, area_code, limit, window))
+        return SearchStream(
+            self._pager(country_code, limit, filters, extra_query, extra_headers, window)
+        )
 
     def _pager(
-        self, country_code: object, features: object, area_code: object, limit: object, window: int
+        self,
+        country_code: object,
+        limit: object,
+        filters: Mapping[str, object],
+        extra_query: object,
+        extra_headers: object,
+        window: int,
     ) -> Pager:
         """The pager of one search, its arguments validated (before any request)."""
-        query = Query.build(country_code, features, area_code, limit)
+        query = Query.build(country_code, limit, filters, extra_query, extra_headers)
         return Pager(self._requester.fetch, query, window, self._min_new_share)
 
     async def aclose(self) -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 from numbers_api.api.default import search_available_numbers
-from numbers_api.types import UNSET
 
 from . import _validation as check
+from ._filters import SearchFilters
+
+# Filters with a friendlier form than the spec's (a list of features); others are checked
+# against the spec as they are.
+_NORMALISE: dict[str, Callable[[object], object]] = {
+    "features": check.features,
+    "area_code": check.area_code,
+}
 
 
 @attrs.frozen
@@ -17,27 +25,48 @@ class Query:
     raises at the call (``iter_search("USA")`` too, not at its first iteration)."""
 
     country_code: str
-    features: str | None
-    area_code: str | None
     limit: int
+    filters: tuple[tuple[str, object], ...] = ()  # the SearchFilters given, checked, not None
+    extra_query: tuple[tuple[str, str], ...] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def build(
-        cls, country_code: object, features: object, area_code: object, limit: object
+        cls,
+        country_code: object,
+        limit: object,
+        filters: Mapping[str, object],
+        extra_query: object = None,
+        extra_headers: object = None,
     ) -> Query:
         """Each argument checked and normalised; InvalidRequestError names the first bad one."""
+        checked = []
+        for name, value in filters.items():
+            if name not in SearchFilters.__annotations__:
+                raise TypeError(f"search() got an unexpected keyword argument {name!r}")
+            value = _NORMALISE.get(name, _spec_checked(name))(value)
+            if value is not None:
+                checked.append((name, value))
         return cls(
             country_code=check.country_code(country_code),
-            features=check.features(features),
-            area_code=check.area_code(area_code),
             limit=check.limit(limit),
+            filters=tuple(checked),
+            extra_query=check.extra_query(extra_query),
+            extra_headers=check.extra_headers(extra_headers),
         )
 
     def request(self, size: int) -> dict[str, Any]:
-        """The generated endpoint's request for a page of ``size`` numbers."""
-        return search_available_numbers._get_kwargs(
-            country_code=self.country_code,
-            features=UNSET if self.features is None else self.features,
-            area_code=UNSET if self.area_code is None else self.area_code,
-            limit=size,
+        """The generated endpoint's request for a page of ``size`` numbers (with the extra
+        query parameters and headers, if any)."""
+        request = search_available_numbers._get_kwargs(
+            country_code=self.country_code, limit=size, **dict[str, Any](self.filters)
         )
+        if self.extra_query:
+            request["params"] = {**request["params"], **dict(self.extra_query)}
+        if self.extra_headers:
+            request["headers"] = dict(self.extra_headers)
+        return request
+
+
+def _spec_checked(name: str) -> Callable[[object], object]:
+    return lambda value: check.parameter(name, value)

@@ -144,8 +144,12 @@ class Requester:
         """The next attempt's request; ClientClosedError once the client is closed."""
         if self.closed or self.http.is_closed:
             raise ClientClosedError("the NumbersClient is closed")
+        options = self.options
+        extra = request.get("headers")
+        if extra:  # a search's extra_headers (never the key's header: refused by validation)
+            options = {**options, "headers": {**options.get("headers", {}), **extra}}
         try:
-            return self.http.build_request(request["method"], url, **self.options)
+            return self.http.build_request(request["method"], url, **options)
         except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
             # Not InvalidRequestError: earlier pages or attempts may have been sent.
             raise APIConnectionError(

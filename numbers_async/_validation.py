@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeGuard
 
 import httpx
 
 from . import _spec
+from ._auth import KEY_HEADER
+from ._filters import SearchFilters
 from .errors import InvalidRequestError
 
 _FEATURE = re.compile(r"[^\s,]+")
 _KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: anything else breaks or forges the header
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # no CR/LF: nothing can be smuggled in
+# Headers that frame the message or route it: set by the HTTP client, never by a search.
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
+)
 
 
 def parameter(name: str, value: object, given: object = None) -> object:
@@ -165,3 +173,77 @@ def share(name: str, value: object) -> float:
     if not _finite_number(value) or not 0 <= value < 1:
         raise InvalidRequestError(name, f"{name} must be a number from 0 to below 1, got {value!r}")
     return float(value)
+
+
+def extra_query(value: object) -> tuple[tuple[str, str], ...]:
+    """Query parameters the spec does not describe yet (or the facade does not expose yet),
+    sent on every page: a mapping of names to str, int, float or bool. A parameter a search
+    argument sets (countryCode, limit, an exposed filter) is refused, so paging stays right."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(
+            "extra_query", f"extra_query must be a mapping of names to values, got {value!r}"
+        )
+    exposed = {param.name: param.python_name for param in _spec.PARAMETERS.values()}
+    pairs = []
+    for name, item in value.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidRequestError(
+                "extra_query", f"extra_query names must be non-empty strings, got {name!r}"
+            )
+        if name in exposed and exposed[name] in _exposed_arguments():
+            raise InvalidRequestError(
+                "extra_query",
+                f"extra_query must not set {name!r}: pass the {exposed[name]} argument instead",
+            )
+        if isinstance(item, bool):
+            text = "true" if item else "false"
+        elif isinstance(item, str) or (_finite_number(item) and not isinstance(item, bool)):
+            text = str(item)
+        else:
+            raise InvalidRequestError(
+                "extra_query",
+                f"extra_query[{name!r}] must be a str, int, float or bool, got {item!r}",
+            )
+        pairs.append((name, text))
+    return tuple(pairs)
+
+
+def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
+    """Headers to add to every request of a search: a mapping of header names to strings.
+    The header carrying the API key and the headers that frame the request are refused."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(
+            "extra_headers", f"extra_headers must be a mapping of names to strings, got {value!r}"
+        )
+    pairs = []
+    for name, item in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise InvalidRequestError(
+                "extra_headers", f"extra_headers: {name!r} is not a valid header name"
+            )
+        lowered = name.lower()
+        if lowered == KEY_HEADER:
+            raise InvalidRequestError(
+                "extra_headers",
+                f"extra_headers must not set {name}: it carries the API key (pass api_key)",
+            )
+        if lowered in _RESERVED_HEADERS:
+            raise InvalidRequestError(
+                "extra_headers", f"extra_headers must not set {name}: the HTTP client sets it"
+            )
+        if not isinstance(item, str) or not _HEADER_VALUE.fullmatch(item):
+            raise InvalidRequestError(
+                "extra_headers",
+                f"extra_headers[{name!r}] must be a string of visible ASCII, spaces or tabs",
+            )
+        pairs.append((name, item))
+    return tuple(pairs)
+
+
+def _exposed_arguments() -> set[str]:
+    """The spec parameters a search sets through its own arguments."""
+    return {"country_code", "limit", *SearchFilters.__annotations__}

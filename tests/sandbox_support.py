@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from numbers_async._auth import key_headers
 from numbers_async.sandbox import DEFAULT_API_KEY, SEARCH_PATH, SandboxApp
 
 SANDBOX_URL = "http://sandbox.test"
@@ -20,7 +21,7 @@ async def get(
     method: str = "GET",
 ) -> httpx.Response:
     """One request to ``app`` through httpx.ASGITransport, authorized unless ``headers`` say."""
-    sent = {"Authorization": f"Bearer {DEFAULT_API_KEY}"} if headers is None else headers
+    sent = key_headers(DEFAULT_API_KEY) if headers is None else headers
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as http:
         return await http.request(method, path, params=params, headers=sent)

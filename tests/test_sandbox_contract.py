@@ -21,10 +21,11 @@ import yaml
 from hypothesis import settings
 from schemathesis import GenerationMode
 
+from numbers_async._auth import key_headers
 from numbers_async.sandbox import DEFAULT_API_KEY, FEATURES, SUPPORTED_COUNTRIES, create_app
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
-AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+AUTH = key_headers(DEFAULT_API_KEY)
 EXAMPLES = 60
 FEATURE = "(" + "|".join(FEATURES) + ")"
 VALID_QUERY = {

@@ -7,7 +7,9 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from numbers_async import __version__
+from numbers_async import SearchFilters, __version__
+from numbers_async._pagination import PAGE_MAX
+from numbers_async._spec import PARAMETERS, describe
 
 SUCCESS = 0
 API_ERROR = 1
@@ -17,6 +19,26 @@ INTERRUPTED = 130  # the shell's convention for Ctrl+C
 FORMATS = ("table", "json", "ndjson", "csv")
 
 N = TypeVar("N", int, float)
+
+
+def _boolean(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+    return text == "true"
+
+
+# How an option's text becomes the spec type the library checks.
+_OPTION_TYPES: dict[str, Callable[[str], object]] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": _boolean,
+}
+
+
+def filter_option(name: str) -> str:
+    """The command's option for the search filter ``name`` (``area_code``: ``--area-code``)."""
+    return "--" + name.replace("_", "-")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="search available numbers",
         description="Search available numbers; results on stdout, notices and errors on stderr.",
     )
-    search.add_argument("country", metavar="COUNTRY", help="ISO 3166-1 alpha-2 code, e.g. US")
-    search.add_argument("--features", help="comma-separated features every number must have")
-    search.add_argument("--area-code", help="national destination code, e.g. 415")
     search.add_argument(
-        "--limit", type=_ranged(int, 1), default=10, help="how many numbers to find (default 10)"
+        "country",
+        metavar="COUNTRY",
+        help=describe(PARAMETERS["country_code"]).replace("%", "%%") + " (or lower case)",
+    )
+    search.add_argument("--features", help="comma-separated features every number must have")
+    for name in SearchFilters.__annotations__:  # every other filter, as the spec describes it
+        if name != "features":
+            param = PARAMETERS[name]
+            search.add_argument(
+                filter_option(name),
+                dest=name,
+                type=_OPTION_TYPES[param.type],
+                help=describe(param).replace("%", "%%"),
+            )
+    search.add_argument(
+        "--limit",
+        type=_ranged(int, 1),
+        default=10,
+        help=f"how many numbers to find (default 10; pages of up to {PAGE_MAX})",
     )
     search.add_argument("--format", choices=FORMATS, default="table", help="default: table")
     search.add_argument("--base-url", help="API base URL (default: $NUMBERS_BASE_URL)")

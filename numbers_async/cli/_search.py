@@ -15,10 +15,11 @@ from numbers_async import (
     InvalidRequestError,
     NumbersClient,
     NumbersError,
+    SearchFilters,
 )
 from numbers_async._pagination import PAGE_MAX
 
-from ._args import API_ERROR, SUCCESS, USAGE_ERROR
+from ._args import API_ERROR, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
 from ._formats import make_writer
 from ._progress import ProgressBar
@@ -26,8 +27,7 @@ from ._progress import ProgressBar
 # The command's name for each argument the library may reject.
 FLAGS = {
     "country_code": "COUNTRY",
-    "features": "--features",
-    "area_code": "--area-code",
+    **{name: filter_option(name) for name in SearchFilters.__annotations__},
     "limit": "--limit",
     "api_key": "--api-key",
     "base_url": "--base-url",
@@ -84,9 +84,8 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
         async with client:
             numbers = client.iter_search(
                 args.country,
-                features=args.features,
-                area_code=args.area_code,
                 limit=args.limit,
+                **{name: getattr(args, name) for name in SearchFilters.__annotations__},
                 page_concurrency=client.page_concurrency,
             )
             async with aclosing(numbers):

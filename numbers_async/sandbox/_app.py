@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
+from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX, PATH
 
 from . import _responses as respond
 from ._faults import Faults
@@ -25,7 +25,7 @@ from ._inventory import country_inventory
 from ._query import QueryError, parse_query
 
 DEFAULT_API_KEY = "sandbox"
-SEARCH_PATH = "/numbers/available"
+SEARCH_PATH = PATH  # the spec's one operation
 # How many recorded requests an app keeps by default: plenty for a test, bounded for a server.
 REQUESTS_KEPT = 10_000
 # Where requests carry the key: the spec's security scheme (lower-cased for comparison).

@@ -1,0 +1,162 @@
+"""Drift tests: each hand-written fact that mirrors spec/openapi.yaml is compared with the spec's
+facts (numbers_api.spec_facts, written by `make generate`), and a failure names the spec change
+and the file to update. Everything else is derived from the spec and needs no test of its own
+beyond `make check-generated`."""
+
+from __future__ import annotations
+
+import inspect
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+from numbers_api import spec_facts
+from numbers_api.api.default import search_available_numbers
+from numbers_api.spec_facts import Parameter
+from sandbox_support import get
+
+from numbers_async import InvalidRequestError, NumbersClient, SearchFilters
+from numbers_async import _validation as check
+from numbers_async._spec import NUMBER_FIELDS, PARAMETERS
+from numbers_async.cli._args import build_parser
+from numbers_async.errors import _ERROR_FIELDS, _STATUS_CLASSES, APIStatusError
+from numbers_async.sandbox import create_app
+
+# The search arguments that set a spec parameter themselves (limit is the search's total).
+OWN_ARGUMENTS = {"country_code", "limit"}
+
+
+def test_every_parameter_of_the_generated_endpoint_reaches_users() -> None:
+    """search()/iter_search() (through SearchFilters) and the CLI accept every spec parameter."""
+    generated = set(inspect.signature(search_available_numbers._get_kwargs).parameters)
+    exposed = OWN_ARGUMENTS | set(SearchFilters.__annotations__)
+    missing = sorted(generated - exposed)
+    assert not missing, (
+        f"spec/openapi.yaml has query parameter(s) {missing} that search() and iter_search() "
+        "do not expose: add one line per parameter to SearchFilters in "
+        "numbers_async/_filters.py (its Python name and type); the CLI option follows"
+    )
+    stale = sorted(set(SearchFilters.__annotations__) - generated)
+    assert not stale, f"{stale} left the spec: remove them from numbers_async/_filters.py"
+    options = set(vars(build_parser().parse_args(["search", "US"])))
+    assert generated - {"country_code"} <= options, "the CLI misses a filter: cli/_args.py"
+
+
+def test_every_documented_error_status_has_its_own_class() -> None:
+    """Each documented non-2xx status maps to an APIStatusError subclass of its own."""
+    documented = {status for status in spec_facts.STATUSES if not 200 <= status < 300}
+    missing = sorted(documented - set(_STATUS_CLASSES))
+    assert not missing, (
+        f"spec/openapi.yaml documents status(es) {missing} with no error class of their own "
+        "(they surface as UnexpectedStatusError): add a class to numbers_async/errors.py, "
+        "map it in _STATUS_CLASSES, export it from numbers_async/__init__.py and the README"
+    )
+    undocumented = sorted(set(_STATUS_CLASSES) - documented)
+    assert not undocumented, f"{undocumented} are mapped in errors.py but not in the spec"
+
+
+def test_every_error_detail_field_is_read_onto_the_error() -> None:
+    """Each ErrorDetail property of the spec is read into an APIStatusError attribute."""
+    fields = {field.name: field.python_name for field in spec_facts.SCHEMAS["ErrorDetail"]}
+    assert fields == _ERROR_FIELDS, (
+        "spec/openapi.yaml's ErrorDetail properties changed: update _ERROR_FIELDS and "
+        "APIStatusError's attributes in numbers_async/errors.py"
+    )
+    attributes = set(inspect.signature(APIStatusError.__init__).parameters)
+    assert set(fields.values()) <= attributes
+    (tracking,) = [f for f in spec_facts.SCHEMAS["ErrorResponse"] if f.type == "string"]
+    assert tracking.python_name in attributes, "ErrorResponse's id field: errors.py"
+
+
+async def test_the_sandbox_produces_every_documented_number_field() -> None:
+    """Across a page of each country, the sandbox sends every field the spec declares."""
+    app = create_app(seed=3)
+    sent: set[str] = set()
+    for country in ("US", "GB", "DE", "AU"):
+        response = await get(app, {"countryCode": country, "limit": spec_facts.PAGE_MAX})
+        for number in response.json()["numbers"]:
+            sent |= set(number)
+    missing = sorted({field.name for field in NUMBER_FIELDS} - sent)
+    assert not missing, (
+        f"spec/openapi.yaml declares number field(s) {missing} the sandbox never sends: "
+        "give SandboxNumber.to_json() in numbers_async/sandbox/_inventory.py a value for them"
+    )
+
+
+def violations(param: Parameter) -> list[Any]:
+    """Values that break one of ``param``'s constraints, built from the constraint itself."""
+    bad: list[Any] = []
+    if param.pattern is not None:
+        bad += ["", "not valid!", "\n"]
+    if param.minimum is not None:
+        bad.append(int(param.minimum) - 1)
+    if param.maximum is not None:
+        bad.append(int(param.maximum) + 1)
+    if param.enum is not None:
+        bad.append("not-a-listed-value")
+    return bad
+
+
+CONSTRAINED = [(p, v) for p in spec_facts.PARAMETERS for v in violations(p)]
+
+
+@pytest.mark.parametrize(("param", "value"), CONSTRAINED, ids=lambda x: repr(x)[:30])
+async def test_the_sandbox_enforces_every_parameter_constraint(
+    param: Parameter, value: Any
+) -> None:
+    """A value outside a parameter's pattern, bounds or enum gets the sandbox's 400."""
+    query: dict[str, Any] = {"countryCode": "US", param.name: value}
+    response = await get(create_app(), query)
+    assert response.status_code == 400, (
+        f"the sandbox accepted {param.name}={value!r} though spec/openapi.yaml forbids it: "
+        "numbers_async/sandbox/_query.py must check every spec constraint"
+    )
+    assert param.name in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("param", "value"), CONSTRAINED, ids=lambda x: repr(x)[:30])
+def test_the_facade_enforces_every_parameter_constraint(param: Parameter, value: Any) -> None:
+    """The facade refuses the same values before any request (limit: only its minimum, since
+    a search pages past the per-request maximum)."""
+    if param.python_name == "limit" and param.maximum is not None and value > param.maximum:
+        assert check.limit(value) == value  # a search's total, paged
+        return
+    if param.python_name == "country_code" and isinstance(value, str):
+        value = value.lower() if value.isalpha() else value
+    own = param.python_name in OWN_ARGUMENTS
+    checker = (
+        getattr(check, param.python_name) if own else partial(check.parameter, param.python_name)
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        checker(value)
+    assert caught.value.argument == param.python_name
+
+
+def test_the_required_parameters_are_the_search_positional_ones() -> None:
+    """Only countryCode is required: search()'s one positional argument."""
+    required = [p.python_name for p in PARAMETERS.values() if p.required]
+    positional = [
+        name
+        for name, p in inspect.signature(NumbersClient.search).parameters.items()
+        if p.kind is p.POSITIONAL_OR_KEYWORD and name != "self"
+    ]
+    assert required == positional, (
+        f"spec/openapi.yaml's required parameters are now {required}: make them positional "
+        "arguments of search() and iter_search() in numbers_async/_client.py"
+    )
+
+
+async def test_an_exposed_filter_is_sent_on_the_wire() -> None:
+    """Each SearchFilters entry goes out under its spec name (here area_code → areaCode)."""
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"numbers": []})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with NumbersClient("k", base_url="http://api.test", http_client=http) as client:
+        await client.search("US", area_code="415")
+    await http.aclose()
+    assert seen[0].params[PARAMETERS["area_code"].name] == "415"
