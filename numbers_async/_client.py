@@ -197,6 +197,7 @@ class NumbersClient:
     async def aclose(self) -> None:
         """Close the owned connection pool; searches still running end with ClientClosedError."""
         self._requester.close()
+        await self._requester.settle(cancel=self._owns_http)
         if self._owns_http:
             await self._requester.http.aclose()
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._auth import mask_key
+from ._cancel import DetachedAttempts, unsafe_pool_size
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from .errors import (
@@ -32,6 +33,7 @@ class Requester:
     """Sends page requests for one client: shared by all its searches, safe under concurrency."""
 
     __slots__ = (
+        "_detached",
         "_interrupted",
         "_running",
         "_urls",
@@ -60,6 +62,9 @@ class Requester:
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
         self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
+        # Attempts on an httpcore 1.x pool run detached from their caller (see _cancel.py).
+        pool_size = unsafe_pool_size(http)
+        self._detached = None if pool_size is None else DetachedAttempts(pool_size)
 
     def url(self, request: dict[str, Any]) -> httpx.URL:
         """The full URL of ``request``, cached: parsing it is a third of httpx's work per
@@ -81,6 +86,12 @@ class Requester:
         for task in self._running - self._interrupted:
             self._interrupted.add(task)
             task.cancel()
+
+    async def settle(self, *, cancel: bool) -> None:
+        """Wait for the detached attempts close() left behind, cancelling them first when the
+        pool closes next (``cancel``): then none can leak into it."""
+        if self._detached is not None:
+            await self._detached.settle(cancel=cancel)
 
     async def fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries."""
@@ -187,6 +198,14 @@ class Requester:
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         """The response, read, and the DecodingError if its body could not be decoded: the
         status still decides which error that is (a 502 with a broken gzip body is retried)."""
+        if self._detached is not None:
+            return await self._detached.run(request, lambda: self._exchange(request))
+        return await self._exchange(request)
+
+    async def _exchange(
+        self, request: httpx.Request
+    ) -> tuple[httpx.Response, httpx.DecodingError | None]:
+        """Send ``request`` and read its whole response, which is then closed."""
         response = await self.http.send(request, stream=True)
         try:
             await response.aread()

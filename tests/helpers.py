@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from numbers_async import NumbersClient
+
 BASE_URL = "http://numbers.test"
 API_KEY = "sk_test_s3cr3t_KEY_value"
 
@@ -54,3 +56,11 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> bool:
             return False
         await asyncio.sleep(0.005)
     return True
+
+
+def connections_in_use(client: NumbersClient) -> int:
+    """Connections the client's pool holds that are not idle (a leak when no search runs)."""
+    pool: Any = client._requester.http._transport
+    if isinstance(pool, httpx.AsyncHTTPTransport):
+        return sum(not connection.is_idle() for connection in pool._pool.connections)
+    return len(pool.client.connector._acquired)

@@ -7,7 +7,8 @@ caller can tell its answer from another's; an ``inventory`` function of the ``li
 chooses the phone numbers instead), "502" or any other three-digit status a seed error
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
-to hang up), "garbage" sends bytes that are not HTTP. ``heads`` keeps every request head read.
+to hang up), "garbage" sends bytes that are not HTTP. ``latency`` (low, high) delays each answer
+by a seeded uniform draw. ``heads`` keeps every request head read.
 ``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
 its own, for load tests whose client keeps the test's loop busy.
 """
@@ -49,6 +50,7 @@ class LoopbackServer:
         error_headers: list[tuple[str, bytes]] | None = None,
         error_body: bytes | None = None,
         inventory: Callable[[int], list[str]] | None = None,
+        latency: tuple[float, float] | None = None,
     ) -> None:
         self.inventory = inventory
         self.script = list(script or [])
@@ -56,6 +58,7 @@ class LoopbackServer:
         self.mix = dict(mix or {})
         self.error_headers = list(error_headers or [])
         self.error_body = error_body
+        self.latency = latency
         self.heads: list[bytes] = []
         self.requests = 0
         self.open_connections = 0
@@ -107,6 +110,8 @@ class LoopbackServer:
         writer: asyncio.StreamWriter,
     ) -> bool:
         """Write one response; False when the connection must end."""
+        if self.latency is not None:
+            await asyncio.sleep(self._random.uniform(*self.latency))
         if behaviour == "stall":
             while await reader.read(4096):  # until the client hangs up
                 pass

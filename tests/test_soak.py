@@ -2,11 +2,11 @@
 
 import asyncio
 import time
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import pytest
-from helpers import until
+from helpers import connections_in_use, until
 from loopback import LoopbackServer, serve_in_thread
 
 from numbers_async import NumbersClient, NumbersError
@@ -83,11 +83,3 @@ async def test_flapping_provider_soak(transport: str, searches: int) -> None:
 def limit(index: int) -> int:
     """Sizes from 1 to 50 numbers: one page each."""
     return 1 + index * 7 % 50
-
-
-def connections_in_use(client: NumbersClient) -> int:
-    """Connections the client's pool holds that are not idle (a leak when no search runs)."""
-    pool: Any = client._requester.http._transport
-    if isinstance(pool, httpx.AsyncHTTPTransport):
-        return sum(not connection.is_idle() for connection in pool._pool.connections)
-    return len(pool.client.connector._acquired)

@@ -1,0 +1,80 @@
+"""A cancellation storm leaks no connection, on every engine: the owned pool on each transport
+and a caller's own client, against a server on the test's loop and on a thread of its own."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, suppress
+from typing import Any
+
+import httpx
+import pytest
+from helpers import API_KEY, connections_in_use, until
+from loopback import LoopbackServer, serve, serve_in_thread
+
+from numbers_async import NumbersClient
+
+# 600 searches, 300 at a time, each cancelled after 0-50 ms by a server answering in 0-30 ms:
+# before the fix this left all 100 connections of the default pool busy for good (the storm
+# itself then took 20-40 s); with it, about 2 s.
+STORM = 600
+STORM_IN_FLIGHT = 300
+AFTER = 200
+POOL_LIMIT = 100
+
+ENGINES = ["httpx", "aiohttp", "caller-httpx"]
+Serve = Callable[[LoopbackServer], AbstractAsyncContextManager[LoopbackServer]]
+SERVERS: dict[str, Serve] = {"same-loop": serve, "own-thread": serve_in_thread}
+
+
+def make_client(engine: str, server: LoopbackServer) -> NumbersClient:
+    """A client on ``engine``: an owned pool on a transport, or a caller's AsyncClient."""
+    options: dict[str, Any] = {"timeout": 10.0}
+    if engine == "caller-httpx":
+        options["http_client"] = httpx.AsyncClient()
+    else:
+        options["transport"] = engine
+    return NumbersClient(API_KEY, base_url=server.base_url, **options)
+
+
+async def storm(client: NumbersClient, seed: int) -> None:
+    """STORM searches, each cancelled by asyncio.wait_for after 0-50 ms."""
+    delays = random.Random(seed)
+    gate = asyncio.Semaphore(STORM_IN_FLIGHT)
+
+    async def cancelled(index: int) -> None:
+        async with gate:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(client.search("US", limit=1), delays.uniform(0, 0.05))
+
+    await asyncio.gather(*(cancelled(index) for index in range(STORM)))
+
+
+@pytest.fixture(params=list(SERVERS))
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[LoopbackServer]:
+    """A server answering in 0-30 ms, on the test's loop or on a thread of its own."""
+    async with SERVERS[request.param](LoopbackServer(latency=(0, 0.03), seed=7)) as running:
+        yield running
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_cancellation_storm_leaks_no_connection(
+    server: LoopbackServer, engine: str
+) -> None:
+    """After 600 cancelled searches, 200 searches all succeed; nothing stays busy or running;
+    the server never sees more connections than the pool's limit."""
+    client = make_client(engine, server)
+    async with client:
+        async with asyncio.timeout(20):
+            await storm(client, seed=3)
+        assert await until(lambda: connections_in_use(client) == 0)
+        async with asyncio.timeout(10):
+            results = await asyncio.gather(
+                *(client.search("US", limit=1) for _ in range(AFTER)), return_exceptions=True
+            )
+    await client._requester.http.aclose()  # a caller's client is the caller's to close
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert server.peak_connections <= POOL_LIMIT
+    assert await until(lambda: server.open_connections == 0)
+    leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    assert [task for task in leftover if task not in server.handlers] == []
