@@ -10,12 +10,15 @@ once a request has left the queue httpcore handles cancellation correctly (a con
 fails or is cancelled while connecting is discarded; one cancelled mid-exchange is closed).
 
 So on a pool that is httpcore 1.x, each attempt runs as a task of its own, detached from its
-caller: the caller's cancellation ends the caller's ``await`` at once, while the attempt is
-cancelled only once it is safe, at the first trace event httpcore reports from the connection
-(connecting, or sending on a reused one), or at once when it has already left the queue. An
-attempt abandoned while queued thus never sends anything: it is cancelled as it is handed its
-connection. ``aclose()`` cancels every detached attempt at once and waits for them: on a pool
-the client owns a leak no longer matters, as the pool closes with it.
+caller, and requests wait for a slot in front of the pool (a semaphore of the pool's size, where
+cancelling is safe) so that none ever waits in the pool's own queue. A cancelled caller then
+returns at once: an attempt that already left the queue is cancelled with it (its connection is
+closed before the caller's CancelledError, as without the guard), and one still in the queue is
+cancelled at the first trace event httpcore reports from its connection (connecting, or sending
+on a reused one), before it sends anything. The semaphore also keeps httpcore from scanning
+thousands of queued requests on every pool operation. ``aclose()`` cancels every detached
+attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
+pool closes with it.
 
 Measured (tests/test_cancellation.py, the storm): without this, 1,000 searches cancelled after
 0-50 ms leave all 100 connections of the default pool busy for good; with it, none.
@@ -65,6 +68,7 @@ class _Detached:
                 self.task.cancel()
 
     def abandon(self) -> None:
+        """The caller is gone: cancel the attempt now if it is out of the queue, else then."""
         self.abandoned = True
         if self.left_queue and self.task is not None:
             self.task.cancel()
@@ -104,6 +108,8 @@ class DetachedAttempts:
         except asyncio.CancelledError:
             if not task.done():
                 attempt.abandon()
+                if attempt.left_queue:  # cancelled now: its connection closes in a moment
+                    await asyncio.wait({task})
             raise
 
     def _release(self, task: asyncio.Task[Any]) -> None:
