@@ -4,9 +4,11 @@ Import everything from here; the generated low-level package stays behind this f
 """
 
 from numbers_api.models import AvailableNumber
+from numbers_api.types import UNSET, Unset
 
 from ._client import NumbersClient
 from ._filters import SearchFilters
+from ._json import to_json_dict
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -27,6 +29,7 @@ from .errors import (
 )
 
 __all__ = [
+    "UNSET",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -46,5 +49,7 @@ __all__ = [
     "SearchResult",
     "SearchStream",
     "UnexpectedStatusError",
+    "Unset",
     "__version__",
+    "to_json_dict",
 ]

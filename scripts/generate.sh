@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Usage: scripts/generate.sh [OUT_DIR] — regenerate the low-level package from $SPEC
 # (default spec/openapi.yaml) into OUT_DIR (default generated/numbers_api) with the pinned
-# openapi-python-client and our templates (spec/templates: open enums); its post-hooks format
-# the output with the pinned ruff. Then scripts/spec_facts.py adds spec_facts.py: the spec's
+# openapi-python-client and our templates (spec/templates: open enums; an UNSET that survives
+# copy and pickle); its post-hooks format the output with the pinned ruff. Then scripts/spec_facts.py adds spec_facts.py: the spec's
 # facts the generator drops (constraints, page size, statuses, auth header, field order).
 set -euo pipefail
 cd "$(dirname "$0")/.."

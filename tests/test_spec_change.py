@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Runs with the regenerated numbers_api first on the path, the installed facade unchanged.
 SEARCH = """
-import asyncio, json, httpx, numbers_api
-from numbers_async import NumbersClient
+import asyncio, copy, json, pickle, httpx, numbers_api
+from numbers_async import NumbersClient, to_json_dict
 
 def handler(request):
     return httpx.Response(200, json={"numbers": [
@@ -34,6 +34,10 @@ async def main():
         "monthly_cost": [str(n.monthly_cost) if n.monthly_cost else None for n in numbers],
         "extra": [n.additional_properties for n in numbers],
         "round_trip": numbers[0].to_dict(),
+        "json": [to_json_dict(pickle.loads(pickle.dumps(n))) for n in numbers],
+        "equal_after_copies": [n == copy.deepcopy(n) == pickle.loads(pickle.dumps(n))
+                               for n in numbers],
+        "absent_repr": repr(numbers[1].monthly_cost),
     }))
 
 asyncio.run(main())
@@ -73,6 +77,13 @@ def test_a_field_added_to_the_spec_reaches_users_after_regeneration(tmp_path: Pa
     assert seen["monthly_cost"] == ["1.00 USD", None]  # the second left it out: UNSET
     assert seen["extra"] == [{}, {}]  # now a field, no longer an unknown extra
     assert seen["round_trip"]["monthlyCost"] == "1.00 USD"
+    # the new field, absent, behaves like every absent field: left out, equal, shown as UNSET
+    assert seen["json"] == [
+        {"phoneNumber": "+14155550100", "locality": "San Francisco", "monthlyCost": "1.00 USD"},
+        {"phoneNumber": "+14155550101"},
+    ]
+    assert seen["equal_after_copies"] == [True, True]
+    assert seen["absent_repr"] == "UNSET"
 
 
 def test_before_regeneration_the_new_field_is_kept_as_an_unknown_extra() -> None:

@@ -8,8 +8,23 @@ from attrs import define
 
 
 class Unset:
+    """The value of a field the server left out: falsy, shown as UNSET (str() is empty), and
+    one instance, UNSET, that stays itself through copy, deepcopy and pickle, so results stay
+    equal and to_dict() leaves absent fields out (numbers-async's template)."""
+
+    __slots__ = ()
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __str__(self) -> str:
+        return ""
+
+    def __reduce__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()

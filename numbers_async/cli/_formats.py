@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
-from numbers_async import AvailableNumber
+from numbers_async import AvailableNumber, to_json_dict
 from numbers_async._spec import NUMBER_FIELDS
 
 COLUMNS = tuple(field.name for field in NUMBER_FIELDS)
@@ -45,14 +45,6 @@ def make_writer(name: str, out: TextIO) -> Writer:
         "csv": CsvWriter,
     }
     return writers[name](out)
-
-
-def record(number: AvailableNumber) -> dict[str, Any]:
-    """The API's JSON object for ``number``: declared fields in spec order, then unknown ones."""
-    fields: dict[str, Any] = number.to_dict()
-    ordered = {name: fields.pop(name) for name in COLUMNS if name in fields}
-    ordered.update(fields)
-    return ordered
 
 
 def _cells(number: AvailableNumber) -> list[str]:
@@ -90,7 +82,7 @@ class JsonWriter:
         self._numbers: list[dict[str, Any]] = []
 
     def add(self, number: AvailableNumber) -> None:
-        self._numbers.append(record(number))
+        self._numbers.append(to_json_dict(number))
 
     def finish(self) -> None:
         json.dump(self._numbers, self._out, indent=2, ensure_ascii=False)
@@ -104,7 +96,7 @@ class NdjsonWriter:
         self._out = out
 
     def add(self, number: AvailableNumber) -> None:
-        self._out.write(json.dumps(record(number), ensure_ascii=False) + "\n")
+        self._out.write(json.dumps(to_json_dict(number), ensure_ascii=False) + "\n")
         self._out.flush()
 
     def finish(self) -> None:
