@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+import functools
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,7 +49,7 @@ class Query:
                 raise TypeError(f"search() got an unexpected keyword argument {name!r}")
             value = _NORMALISE.get(name, _spec_checked(name))(value)
             if value is not None:
-                checked.append((name, value))
+                checked.append((name, _wire_value(name, value)))
         return cls(
             country_code=check.country_code(country_code),
             limit=check.limit(limit),
@@ -70,3 +73,20 @@ class Query:
 
 def _spec_checked(name: str) -> Callable[[object], object]:
     return lambda value: check.parameter(name, value)
+
+
+def _wire_value(name: str, value: object) -> object:
+    """``value`` as the generated endpoint takes it: a parameter the spec gives an enum is
+    typed by a generated Enum there (an open one: any value the spec allows converts)."""
+    enum_type = _generated_enum(name)
+    return value if enum_type is None else enum_type(value)
+
+
+@functools.cache
+def _generated_enum(name: str) -> type[enum.Enum] | None:
+    """The Enum class the generated endpoint annotates argument ``name`` with, if any."""
+    hint = typing.get_type_hints(search_available_numbers._get_kwargs)[name]
+    for kind in typing.get_args(hint) or (hint,):
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            return kind
+    return None

@@ -33,9 +33,9 @@ PARAMETER_KEYWORDS = (
     "enum",
     "description",
 )
-FIELD_KEYWORDS = ("name", "python_name", "required", "type", "items", "schema", "enum")
+FIELD_KEYWORDS = ("name", "python_name", "required", "type", "items", "schema", "enum", "example")
 
-HEADER = '''"""The spec's facts the generator does not write, for numbers_async, its sandbox, its CLI.
+HEADER = '''"""The spec's facts the generator drops, for numbers_async, its sandbox and its CLI.
 
 Written by scripts/spec_facts.py from the spec (`make generate`); never edit by hand.
 """
@@ -69,6 +69,7 @@ class Field(NamedTuple):
     schema: str | None  # the schema an object (or an array's objects) refers to
     # Listed values; open: a response value not listed is kept, not refused.
     enum: tuple[str | int, ...] | None
+    example: object  # the schema's example (what the sandbox sends for a field it has no data for)
 '''
 
 
@@ -152,6 +153,7 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
         items,
         target,
         tuple(enum) if enum is not None else None,
+        schema.get("example"),
     )
 
 

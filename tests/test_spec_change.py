@@ -91,3 +91,113 @@ def test_before_regeneration_the_new_field_is_kept_as_an_unknown_extra() -> None
     number = AvailableNumber.from_dict({"phoneNumber": "+14155550100", "monthlyCost": "1.00 USD"})
     assert not hasattr(number, "monthly_cost")
     assert number.additional_properties == {"monthlyCost": "1.00 USD"}
+
+
+# Runs against a copy regenerated with phoneNumberType an enum, locality required and the key
+# in an X-API-Key header; the facade, sandbox and CLI code are the installed, unchanged ones.
+CHANGED_CONTRACT = """
+import asyncio, json, traceback, httpx, numbers_api
+from numbers_api import spec_facts
+from numbers_async import NumbersClient, ResponseValidationError, AuthenticationError
+from numbers_async.sandbox import create_app, sandbox_client
+
+KEY = "sk_live_masked_9f8e7d"
+BODIES = {
+    "new-enum-value": [{"phoneNumber": "+14155550100", "locality": "SF",
+                        "phoneNumberType": "satellite"}],
+    "no-locality": [{"phoneNumber": "+14155550101"}],
+}
+sent = []
+
+def handler(request):
+    sent.append(request)
+    case = request.url.params["case"]
+    if case == "unauthorized":
+        return httpx.Response(401)
+    return httpx.Response(200, json={"numbers": BODIES[case]})
+
+def shown(error):
+    text = ["".join(traceback.format_exception(error)), str(error), repr(error), repr(vars(error))]
+    response = error.response
+    text += [repr(response.request.headers), str(response.request.headers)]
+    return "".join(text)
+
+async def main():
+    out = {"auth_header": spec_facts.AUTH_HEADER}
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with NumbersClient(KEY, base_url="http://numbers.test", http_client=http) as client:
+        (number,) = await client.search("US", limit=1, extra_query={"case": "new-enum-value"})
+        out["type"] = [type(number.phone_number_type).__name__, str(number.phone_number_type)]
+        try:
+            await client.search("US", limit=1, extra_query={"case": "no-locality"})
+        except ResponseValidationError as error:
+            out["no_locality"] = error.problem
+        try:
+            await client.search("US", limit=1, extra_query={"case": "unauthorized"})
+        except AuthenticationError as error:
+            out["key_shown"] = KEY in shown(error)
+    await http.aclose()
+    out["headers"] = [dict(r.headers) for r in sent][:1]
+    app = create_app(api_key=KEY)
+    async with sandbox_client(app) as client:
+        # local numbers: the sandbox has no locality for toll-free ones, now required
+        out["sandbox_found"] = len(await client.search("US", area_code="415", limit=3))
+    async with sandbox_client(app, api_key="wrong") as client:
+        try:
+            await client.search("US")
+        except AuthenticationError as error:
+            out["sandbox_refused_wrong_key"] = error.status_code
+            out["key_shown"] = out["key_shown"] or KEY in shown(error)
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def test_enum_required_field_and_api_key_header_follow_a_regenerated_spec(tmp_path: Path) -> None:
+    """On a copy of the spec: an enum added to phoneNumberType and a server sending a value
+    outside it → the search succeeds with that value; locality made required and a server
+    omitting it → ResponseValidationError; an X-API-Key security scheme → client and sandbox
+    use that header after make generate alone, and the key is masked in every repr and error."""
+    spec = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text())
+    number = spec["components"]["schemas"]["AvailableNumber"]
+    number["properties"]["phoneNumberType"]["enum"] = ["local", "toll_free", "mobile"]
+    number["required"] = ["phoneNumber", "locality"]
+    spec["security"] = [{"apiKeyHeader": []}]
+    spec["components"]["securitySchemes"] = {
+        "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    }
+    regenerate(spec, tmp_path)
+
+    result = subprocess.run(
+        [sys.executable, "-c", CHANGED_CONTRACT],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["auth_header"] == "X-API-Key"  # the regenerated facts ran
+    assert seen["type"] == ["AvailableNumberPhoneNumberType", "satellite"]  # open enum
+    assert "'locality' is missing" in seen["no_locality"]
+    (headers,) = seen["headers"]
+    assert headers["x-api-key"] == "sk_live_masked_9f8e7d"
+    assert "authorization" not in headers
+    assert seen["sandbox_found"] == 3
+    assert seen["sandbox_refused_wrong_key"] == 401
+    assert seen["key_shown"] is False
+
+
+def regenerate(spec: dict[str, object], tmp_path: Path) -> None:
+    """Write ``spec`` to a copy and generate its numbers_api into ``tmp_path``."""
+    changed = tmp_path / "openapi.yaml"
+    changed.write_text(yaml.safe_dump(spec, sort_keys=False))
+    subprocess.run(
+        ["scripts/generate.sh", str(tmp_path / "numbers_api")],
+        cwd=ROOT,
+        env={**os.environ, "SPEC": str(changed)},
+        check=True,
+        timeout=120,
+    )

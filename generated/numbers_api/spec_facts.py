@@ -1,4 +1,4 @@
-"""The spec's facts the generator does not write, for numbers_async, its sandbox, its CLI.
+"""The spec's facts the generator drops, for numbers_async, its sandbox and its CLI.
 
 Written by scripts/spec_facts.py from the spec (`make generate`); never edit by hand.
 """
@@ -32,6 +32,7 @@ class Field(NamedTuple):
     schema: str | None  # the schema an object (or an array's objects) refers to
     # Listed values; open: a response value not listed is kept, not refused.
     enum: tuple[str | int, ...] | None
+    example: object  # the schema's example (what the sandbox sends for a field it has no data for)
 
 
 OPERATION_ID: Final = "searchAvailableNumbers"
@@ -108,6 +109,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items="object",
             schema="AvailableNumber",
             enum=None,
+            example=None,
         ),
     ),
     "AvailableNumber": (
@@ -119,6 +121,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="locality",
@@ -128,6 +131,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="administrativeArea",
@@ -137,6 +141,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="phoneNumberType",
@@ -146,6 +151,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="features",
@@ -155,6 +161,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items="string",
             schema=None,
             enum=None,
+            example=None,
         ),
     ),
     "ErrorResponse": (
@@ -166,6 +173,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="error",
@@ -175,6 +183,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema="ErrorDetail",
             enum=None,
+            example=None,
         ),
     ),
     "ErrorDetail": (
@@ -186,6 +195,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="message",
@@ -195,6 +205,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="fix",
@@ -204,6 +215,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="provider",
@@ -213,6 +225,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
         Field(
             name="providerCode",
@@ -222,6 +235,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             items=None,
             schema=None,
             enum=None,
+            example=None,
         ),
     ),
 }

@@ -17,9 +17,17 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from .._spec import NUMBER_FIELDS
 from ._areas import AREAS, CALLING_CODES, Area, NumberKind
 
 FEATURES = ("sms", "voice", "mms", "fax")
+# Fields the spec declares that the inventory has no data for, sent with the spec's example.
+_OWN_FIELDS = ("phoneNumber", "locality", "administrativeArea", "phoneNumberType", "features")
+_EXAMPLES = tuple(
+    (field.name, field.example)
+    for field in NUMBER_FIELDS
+    if field.name not in _OWN_FIELDS and field.example is not None
+)
 SUPPORTED_COUNTRIES = tuple(sorted(AREAS))
 # Each area holds this many numbers, drawn per area: hundreds to a few thousand.
 AREA_SIZE = (200, 2000)
@@ -60,6 +68,8 @@ class SandboxNumber:
             body["administrativeArea"] = self.administrative_area
         body["phoneNumberType"] = self.kind
         body["features"] = list(self.features)
+        for name, example in _EXAMPLES:
+            body[name] = example
         return body
 
 
