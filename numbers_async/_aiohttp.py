@@ -9,9 +9,8 @@ same NumbersError.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar, cast
 
 import aiohttp
 import httpx
@@ -34,17 +33,24 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
     return None
 
 
-@contextmanager
-def _mapped_errors() -> Iterator[None]:
+_ENGINE_ERRORS = (TimeoutError, httpx.TransportError, aiohttp.ClientError)
+T = TypeVar("T")
+
+
+async def _mapped(awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, with aiohttp's errors raised as their httpx equivalents.
+
+    Not chained, and raised after the ``except`` block: aiohttp's response errors show the
+    request's headers, the API key among them, in their repr, so no frame of the raised
+    error's traceback (whose locals tools like Sentry print) nor its context may hold one.
+    """
     try:
-        yield
-    except (TimeoutError, httpx.TransportError, aiohttp.ClientError) as exc:
+        return await awaitable
+    except _ENGINE_ERRORS as exc:
         mapped = _httpx_error(exc)
         if mapped is None:
             raise
-        # Not chained: aiohttp's response errors show the request's headers, the API key among
-        # them, in their repr; the mapped error keeps their type and message.
-        raise mapped from None
+    raise mapped
 
 
 class _MappedStream(httpx.AsyncByteStream):
@@ -54,13 +60,16 @@ class _MappedStream(httpx.AsyncByteStream):
         self._stream = stream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _mapped_errors():
-            async for chunk in self._stream:
-                yield chunk
+        chunks = aiter(self._stream)
+        while True:
+            try:
+                chunk = await _mapped(anext(chunks))
+            except StopAsyncIteration:
+                return
+            yield chunk
 
     async def aclose(self) -> None:
-        with _mapped_errors():
-            await self._stream.aclose()
+        await _mapped(self._stream.aclose())
 
 
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
@@ -79,7 +88,6 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _mapped_errors():
-            response = await super().handle_async_request(request)
+        response = await _mapped(super().handle_async_request(request))
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response

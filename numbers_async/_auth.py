@@ -7,6 +7,8 @@ header (``X-API-Key``) requests get headers whose repr masks that one too.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import httpx
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
 
@@ -14,6 +16,39 @@ KEY_HEADER = AUTH_HEADER.lower()
 # httpx's own Headers repr already masks these (httpx._models.SENSITIVE_HEADERS).
 _MASKED_BY_HTTPX = frozenset({"authorization", "proxy-authorization"})
 MASK_NEEDED = KEY_HEADER not in _MASKED_BY_HTTPX
+
+
+class Secret:
+    """The API key in a holder whose repr never shows it: between the constructor's argument
+    and the request headers, the key lives only here, so the locals of a traceback's frames
+    (``capture_locals``, rich, Sentry) show ``Secret([secure])``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: object) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret([secure])"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("the API key is never pickled")
+
+    def is_text(self) -> bool:
+        """Whether the key is a non-empty string (checked before ``reveal()``)."""
+        return isinstance(self._value, str) and bool(self._value)
+
+    def reveal(self) -> str:
+        """The key itself; call it inside an expression, never bind it to a name."""
+        if not isinstance(self._value, str):
+            raise TypeError("the API key is not a string")
+        return self._value
+
+
+def request_headers(key: Secret, user_agent: str) -> httpx.Headers:
+    """The headers every request carries: the key's (masked in any repr) and User-Agent."""
+    masked = KeyMaskedHeaders if MASK_NEEDED else httpx.Headers
+    return masked({**key_headers(key.reveal()), "User-Agent": user_agent})
 
 
 def key_headers(key: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import attrs
 import httpx
 
 from . import _validation as check
-from ._auth import key_headers
+from ._auth import Secret, request_headers
 from ._filters import SearchFilters
 from ._pages import Pager
 from ._pagination import MIN_NEW_SHARE
@@ -65,7 +65,9 @@ class NumbersClient:
         page_concurrency: int = 5,
         min_new_share: float = MIN_NEW_SHARE,
     ) -> None:
-        key = check.api_key(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
+        key = Secret(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
+        del api_key  # from here the key is only in ``key``, masked in a traceback's locals
+        check.api_key(key)
         url = check.base_url(
             base_url if base_url is not None else os.environ.get("NUMBERS_BASE_URL")
         )
@@ -73,7 +75,7 @@ class NumbersClient:
         request_timeout = check.timeout(timeout)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         self._min_new_share = check.share("min_new_share", min_new_share)
-        headers = {**key_headers(key), "User-Agent": USER_AGENT}
+        headers = request_headers(key, USER_AGENT)
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.
         options: dict[str, object] = {}
@@ -93,7 +95,11 @@ class NumbersClient:
         self._requester = Requester(http=http_client, base_url=url, options=options, policy=policy)
 
     def __repr__(self) -> str:
-        return f"<NumbersClient base_url={self._requester.base_url!r}>"
+        # Safe on a client whose constructor failed half-way: a traceback's locals show it.
+        requester = getattr(self, "_requester", None)
+        if requester is None:
+            return "<NumbersClient (not constructed)>"
+        return f"<NumbersClient base_url={requester.base_url!r}>"
 
     @property
     def retry_policy(self) -> RetryPolicy:

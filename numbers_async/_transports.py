@@ -27,7 +27,7 @@ def no_cookies() -> CookieJar:
 
 
 def owned_http_client(
-    transport: object, timeout: httpx.Timeout, headers: dict[str, str]
+    transport: object, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":

@@ -11,7 +11,7 @@ from typing import TypeGuard
 import httpx
 
 from . import _spec
-from ._auth import KEY_HEADER
+from ._auth import KEY_HEADER, Secret
 from ._filters import SearchFilters
 from .errors import InvalidRequestError
 
@@ -86,18 +86,18 @@ def limit(value: object) -> int:
     return int_at_least("limit", value, 1 if minimum is None else math.ceil(minimum))
 
 
-def api_key(value: object) -> str:
-    """A non-empty key of visible ASCII characters; the message never repeats the key."""
-    if not isinstance(value, str) or not value:
+def api_key(key: Secret) -> None:
+    """A non-empty key of visible ASCII characters; the message never repeats the key, and no
+    local here holds it (a traceback's frames show only the masked ``Secret``)."""
+    if not key.is_text():
         raise InvalidRequestError(
             "api_key", "api_key is missing: pass api_key= or set NUMBERS_API_KEY"
         )
-    if not _KEY.fullmatch(value):
+    if not _KEY.fullmatch(key.reveal()):
         raise InvalidRequestError(
             "api_key",
             "api_key must be visible ASCII with no spaces, newlines or control characters",
         )
-    return value
 
 
 def base_url(value: object) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
+import aiohttp
 import pytest
 from cli_support import COMMAND, clean_env
 from helpers import SleepRecorder
@@ -73,9 +74,15 @@ PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None
 
 
 def renderings(error: BaseException) -> list[str]:
-    """Every way an error is commonly shown: str, repr, traceback, pickle, its chain, and the
-    reprs of its response, request and their headers."""
-    shown = ["".join(traceback.format_exception(error)), pickle.dumps(error).decode("latin-1")]
+    """Every way an error is commonly shown: str, repr, traceback (with every frame's locals, as
+    rich and Sentry show it), pickle, its chain, and the reprs of its response, request and
+    their headers."""
+    with_locals = traceback.TracebackException.from_exception(error, capture_locals=True)
+    shown = [
+        "".join(traceback.format_exception(error)),
+        "".join(with_locals.format()),
+        pickle.dumps(error).decode("latin-1"),
+    ]
     seen: BaseException | None = error
     while seen is not None:
         shown += [str(seen), repr(seen), repr(vars(seen))]
@@ -144,6 +151,41 @@ async def test_the_key_appears_in_no_log_repr_error_or_traceback(
     assert [text for text in shown if SECRET in text] == []
 
 
+def engine_errors_held(error: BaseException) -> list[str]:
+    """aiohttp errors reachable from ``error``: in its chain (suppressed context included) or
+    in a local of any frame of any traceback in it."""
+    found: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, aiohttp.ClientError):
+            found.append(f"chain: {type(seen).__name__}")
+        tb = seen.__traceback__
+        while tb is not None:
+            for name, value in tb.tb_frame.f_locals.items():
+                if isinstance(value, aiohttp.ClientError):
+                    found.append(f"{tb.tb_frame.f_code.co_name}: {name}")
+            tb = tb.tb_next
+        seen = seen.__cause__ or seen.__context__
+    return found
+
+
+@pytest.mark.parametrize("path", ["not-http", "dropped", "stalled", "refused"])
+async def test_no_aiohttp_error_stays_alive_in_the_raised_error(path: str) -> None:
+    """On the aiohttp transport, the raised error neither chains aiohttp's error (its repr
+    shows the request headers) nor keeps it in a traceback frame's locals."""
+    script = PATHS[path][0]
+    async with serve(LoopbackServer(script)) as server:
+        url = REFUSED if path == "refused" else server.base_url
+        policy = RetryPolicy(max_retries=1, sleep=SleepRecorder())
+        client = NumbersClient(
+            SECRET, base_url=url, transport="aiohttp", timeout=0.2, retry_policy=policy
+        )
+        async with client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US", limit=5)
+    assert engine_errors_held(caught.value) == []
+
+
 @pytest.mark.parametrize("key", [SECRET + "\n", f"{SECRET} x", f"{SECRET}é"])
 def test_a_malformed_key_is_refused_without_being_shown(
     key: str, logs: pytest.LogCaptureFixture
@@ -152,7 +194,48 @@ def test_a_malformed_key_is_refused_without_being_shown(
     with pytest.raises(InvalidRequestError) as caught:
         NumbersClient(key, base_url=REFUSED)
     assert caught.value.argument == "api_key"
-    assert [text for text in renderings(caught.value) if SECRET in text] == []
+    assert [text for text in renderings(library_frames(caught.value)) if SECRET in text] == []
+
+
+def library_frames(error: BaseException) -> BaseException:
+    """``error`` with its traceback starting at the constructor: the frame of the test that
+    called it holds the key itself, as a caller's frame does."""
+    assert error.__traceback__ is not None
+    return error.with_traceback(error.__traceback__.tb_next)
+
+
+# A construction error after the key was read: every later check of the constructor.
+CONSTRUCTION_ERRORS: dict[str, dict[str, Any]] = {
+    "base_url": {"base_url": "ftp://numbers.test"},
+    "timeout": {"timeout": -1},
+    "max_retries": {"max_retries": -1},
+    "page_concurrency": {"page_concurrency": 0},
+    "min_new_share": {"min_new_share": 2},
+    "http_client": {"http_client": object()},
+    "transport": {"transport": "carrier-pigeon"},
+}
+
+
+@pytest.mark.parametrize("argument", list(CONSTRUCTION_ERRORS))
+@pytest.mark.parametrize("how", ["argument", "NUMBERS_API_KEY"])
+def test_a_construction_error_shows_the_key_in_no_frame(
+    argument: str, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid key and a bad later argument: the key is in no frame's locals of the error's
+    traceback (traceback's capture_locals, as rich and Sentry print them)."""
+    options = {"base_url": REFUSED, **CONSTRUCTION_ERRORS[argument]}
+    if how == "NUMBERS_API_KEY":
+        monkeypatch.setenv("NUMBERS_API_KEY", SECRET)
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(SECRET if how == "argument" else None, **options)
+    assert caught.value.argument == argument
+    assert [text for text in renderings(library_frames(caught.value)) if SECRET in text] == []
+
+
+def test_a_half_built_client_has_a_repr() -> None:
+    """repr of a client whose constructor failed half-way (capture_locals shows ``self``)."""
+    client = NumbersClient.__new__(NumbersClient)
+    assert repr(client) == "<NumbersClient (not constructed)>"
 
 
 BOTH_WAYS = ("--api-key", "NUMBERS_API_KEY")
