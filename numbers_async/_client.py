@@ -6,10 +6,13 @@ import os
 from collections.abc import Mapping
 from contextlib import aclosing
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 import attrs
 import httpx
+
+if TYPE_CHECKING:
+    import httpx2
 
 from . import _validation as check
 from ._auth import Secret, request_headers
@@ -20,7 +23,7 @@ from ._query import Query
 from ._request import Requester
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
-from ._transports import Transport, owned_http_client
+from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
 from .errors import InvalidRequestError, NumbersError
 
@@ -60,7 +63,7 @@ class NumbersClient:
         retry_initial_delay: float | None = None,
         retry_max_delay: float | None = None,
         retry_policy: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
         transport: Transport = "httpx",
         page_concurrency: int = 5,
         min_new_share: float = MIN_NEW_SHARE,
@@ -82,15 +85,12 @@ class NumbersClient:
         self._owns_http = http_client is None
         if http_client is None:
             http_client = owned_http_client(transport, request_timeout, headers)
-        elif not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidRequestError(
-                "http_client", f"http_client must be an httpx.AsyncClient, got {http_client!r}"
-            )
         elif transport != "httpx":
             raise InvalidRequestError(
                 "transport", "pass transport= or http_client=, not both: http_client has its own"
             )
         else:
+            http_client = caller_http_client(http_client)
             options = {"headers": headers, "timeout": request_timeout}
         self._requester = Requester(http=http_client, base_url=url, options=options, policy=policy)
 

@@ -1,6 +1,8 @@
-"""The connection pool a client owns: plain httpx, or httpx over aiohttp (the fast transport).
+"""The connection pool a client owns: plain httpx, or httpx over httpx2 or aiohttp (the fast
+engines), and a caller's own client of either httpx.
 
-aiohttp is imported only when selected, so ``import numbers_async`` stays as light as httpx.
+httpx2 and aiohttp are imported only when selected, so ``import numbers_async`` stays as light
+as httpx.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import httpx
 
 from .errors import InvalidRequestError
 
-Transport = Literal["httpx", "aiohttp"]
+Transport = Literal["httpx", "httpx2", "aiohttp"]
 # httpx keeps its default (100 connections, 20 kept alive): httpcore scans its whole pool on
 # every request, so keeping 100 alive made 64-way concurrency 30% slower (BENCHMARKS.md, W2).
-# aiohttp's connector does no such scan: there every connection is kept for reuse.
+# httpcore2's and aiohttp's pools do no such scan: there every connection is kept for reuse.
 HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-AIOHTTP_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+REUSING_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def no_cookies() -> CookieJar:
@@ -34,20 +36,48 @@ def owned_http_client(
         return httpx.AsyncClient(
             limits=HTTPX_LIMITS, timeout=timeout, headers=headers, cookies=no_cookies()
         )
-    if transport == "aiohttp":
+    engine: httpx.AsyncBaseTransport
+    if transport == "httpx2":
+        try:
+            from ._httpx2 import owned_httpx2_transport
+        except ImportError as exc:
+            raise _missing_extra("httpx2") from exc
+        engine = owned_httpx2_transport(REUSING_LIMITS)
+    elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
         except ImportError as exc:
-            raise InvalidRequestError(
-                "transport",
-                "transport='aiohttp' needs the aiohttp extra: pip install 'numbers-async[aiohttp]'",
-            ) from exc
-        return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=AIOHTTP_LIMITS),
-            timeout=timeout,
-            headers=headers,
-            cookies=no_cookies(),
+            raise _missing_extra("aiohttp") from exc
+        engine = AiohttpTransport(limits=REUSING_LIMITS)
+    else:
+        raise InvalidRequestError(
+            "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
+    return httpx.AsyncClient(
+        transport=engine, timeout=timeout, headers=headers, cookies=no_cookies()
+    )
+
+
+def caller_http_client(http_client: object) -> httpx.AsyncClient:
+    """The httpx client to send through a caller's ``httpx.AsyncClient`` or
+    ``httpx2.AsyncClient`` (never closed by us)."""
+    if isinstance(http_client, httpx.AsyncClient):
+        return http_client
+    if type(http_client).__module__.split(".")[0] == "httpx2":  # no import unless it is one
+        import httpx2
+
+        from ._httpx2 import CallerHttpx2Client
+
+        if isinstance(http_client, httpx2.AsyncClient):
+            return CallerHttpx2Client(http_client)
     raise InvalidRequestError(
-        "transport", f"transport must be 'httpx' or 'aiohttp', got {transport!r}"
+        "http_client",
+        f"http_client must be an httpx.AsyncClient or httpx2.AsyncClient, got {http_client!r}",
+    )
+
+
+def _missing_extra(name: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        "transport",
+        f"transport={name!r} needs the {name} extra: pip install 'numbers-async[{name}]'",
     )

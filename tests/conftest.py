@@ -12,7 +12,7 @@ from helpers import API_KEY, BASE_URL, Handler, SleepRecorder
 from numbers_async import NumbersClient, RetryPolicy
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
+@pytest.fixture(params=["httpx", "httpx2", "aiohttp"])
 def transport(request: pytest.FixtureRequest) -> str:
     """Each test using it runs once per NumbersClient transport."""
     name: str = request.param

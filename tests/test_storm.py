@@ -8,11 +8,13 @@ from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from helpers import API_KEY, connections_in_use, until
 from loopback import LoopbackServer, serve, serve_in_thread
 
 from numbers_async import NumbersClient
+from numbers_async._httpx2 import CallerHttpx2Client
 
 # 600 searches, 300 at a time, each cancelled after 0-50 ms by a server answering in 0-30 ms:
 # before the fix this left all 100 connections of the default pool busy for good (the storm
@@ -22,7 +24,7 @@ STORM_IN_FLIGHT = 300
 AFTER = 200
 POOL_LIMIT = 100
 
-ENGINES = ["httpx", "aiohttp", "caller-httpx"]
+ENGINES = ["httpx", "httpx2", "aiohttp", "caller-httpx", "caller-httpx2"]
 Serve = Callable[[LoopbackServer], AbstractAsyncContextManager[LoopbackServer]]
 SERVERS: dict[str, Serve] = {"same-loop": serve, "own-thread": serve_in_thread}
 
@@ -32,9 +34,17 @@ def make_client(engine: str, server: LoopbackServer) -> NumbersClient:
     options: dict[str, Any] = {"timeout": 10.0}
     if engine == "caller-httpx":
         options["http_client"] = httpx.AsyncClient()
+    elif engine == "caller-httpx2":
+        options["http_client"] = httpx2.AsyncClient()
     else:
         options["transport"] = engine
     return NumbersClient(API_KEY, base_url=server.base_url, **options)
+
+
+def options_client(client: NumbersClient) -> httpx.AsyncClient | httpx2.AsyncClient:
+    """The AsyncClient the caller passed (or the owned one)."""
+    http = client._requester.http
+    return http.caller_client if isinstance(http, CallerHttpx2Client) else http
 
 
 async def storm(client: NumbersClient, seed: int) -> None:
@@ -72,7 +82,7 @@ async def test_a_cancellation_storm_leaks_no_connection(
             results = await asyncio.gather(
                 *(client.search("US", limit=1) for _ in range(AFTER)), return_exceptions=True
             )
-    await client._requester.http.aclose()  # a caller's client is the caller's to close
+    await options_client(client).aclose()  # a caller's client is the caller's to close
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert server.peak_connections <= POOL_LIMIT
     assert await until(lambda: server.open_connections == 0)

@@ -1,9 +1,10 @@
-"""Both transports over real loopback sockets: same results, same retries, same NumbersError."""
+"""Every engine over real loopback sockets: same results, same retries, same NumbersError."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
 from loopback import LoopbackServer, serve
@@ -11,6 +12,7 @@ from loopback import LoopbackServer, serve
 from numbers_async import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     InvalidRequestError,
     NumbersClient,
     ProviderError,
@@ -94,6 +96,50 @@ async def test_connections_are_closed_with_the_client(
 
 
 def test_unknown_transport_is_refused() -> None:
-    """transport= only takes 'httpx' or 'aiohttp'."""
+    """transport= only takes 'httpx', 'httpx2' or 'aiohttp'."""
     with pytest.raises(InvalidRequestError, match="transport"):
         NumbersClient(API_KEY, base_url="http://127.0.0.1:1", transport="curl")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("script", "error"),
+    [
+        (["502"] * 2, ProviderError),
+        (["drop"] * 2, APIConnectionError),
+        (["garbage"] * 2, APIConnectionError),
+        (["stall"] * 2, APITimeoutError),
+    ],
+    ids=["502", "dropped-mid-body", "not-http", "stalled"],
+)
+async def test_a_callers_httpx2_client_raises_the_same_errors(
+    server: LoopbackServer, script: list[str], error: type[Exception]
+) -> None:
+    """Through a caller's httpx2.AsyncClient, failures raise the same NumbersError as httpx."""
+    server.script = list(script)
+    async with httpx2.AsyncClient() as http:
+        client = NumbersClient(
+            API_KEY, base_url=server.base_url, http_client=http, timeout=0.2, max_retries=1
+        )
+        with pytest.raises(error) as caught:
+            await client.search("US", limit=10)
+        assert type(caught.value) is error
+        assert len(await client.search("US", limit=10)) == 10  # the pool is still usable
+        await client.aclose()
+        assert not http.is_closed  # the caller's client is the caller's to close
+    assert server.requests == 3
+
+
+async def test_a_closed_callers_httpx2_client_raises_client_closed(server: LoopbackServer) -> None:
+    """Searching through a caller's httpx2 client the caller closed: ClientClosedError."""
+    http = httpx2.AsyncClient()
+    client = NumbersClient(API_KEY, base_url=server.base_url, http_client=http)
+    await http.aclose()
+    with pytest.raises(ClientClosedError):
+        await client.search("US")
+    assert server.requests == 0
+
+
+def test_http_client_must_be_an_async_client_of_httpx_or_httpx2() -> None:
+    """http_client= refuses anything but an httpx or httpx2 AsyncClient, naming both."""
+    with pytest.raises(InvalidRequestError, match="httpx2.AsyncClient"):
+        NumbersClient(API_KEY, base_url="http://127.0.0.1:1", http_client=httpx2.Client())  # type: ignore[arg-type]
