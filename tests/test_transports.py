@@ -141,5 +141,5 @@ async def test_a_closed_callers_httpx2_client_raises_client_closed(server: Loopb
 
 def test_http_client_must_be_an_async_client_of_httpx_or_httpx2() -> None:
     """http_client= refuses anything but an httpx or httpx2 AsyncClient, naming both."""
-    with pytest.raises(InvalidRequestError, match="httpx2.AsyncClient"):
+    with pytest.raises(InvalidRequestError, match=r"httpx2\.AsyncClient"):
         NumbersClient(API_KEY, base_url="http://127.0.0.1:1", http_client=httpx2.Client())  # type: ignore[arg-type]
