@@ -8,7 +8,7 @@ SPEC ?= spec/openapi.yaml
 export SPEC
 GEN_PKG := generated/numbers_api
 
-.PHONY: all venv generate check-generated validate-spec lint test test-slow demo clean
+.PHONY: all venv generate check-generated validate-spec lint test test-slow test-matrix demo clean
 
 all: test
 
@@ -37,9 +37,9 @@ validate-spec: $(STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)
 
 lint: $(STAMP)
-	$(BIN)/ruff check numbers_async tests benchmarks
-	$(BIN)/ruff format --check numbers_async tests benchmarks
-	$(BIN)/mypy numbers_async tests benchmarks
+	$(BIN)/ruff check numbers_async tests benchmarks noxfile.py
+	$(BIN)/ruff format --check numbers_async tests benchmarks noxfile.py
+	$(BIN)/mypy numbers_async tests benchmarks noxfile.py
 
 # `make test` leaves out the tests marked `slow` (the 2,000-search soaks, about a minute on
 # 2 cores); `make test-slow` runs only those. CI (.ci/run) runs both.
@@ -48,6 +48,11 @@ test: validate-spec check-generated lint
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
+
+# The tests (all but slow) on each Python version pyproject.toml's classifiers name (3.11 to
+# 3.13), each in a venv of its own under .nox/ (noxfile.py); a version not installed fails.
+test-matrix: $(STAMP)
+	$(BIN)/nox --error-on-missing-interpreters
 
 demo: $(STAMP)
 	$(BIN)/numbers-async search US --features sms,voice --limit 120 --sandbox
@@ -60,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks --output BENCHMARKS.md --command 'make bench'
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nox dist build .pytest_cache .mypy_cache .ruff_cache

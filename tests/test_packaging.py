@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -77,3 +78,21 @@ def test_wheel_installs_into_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
     assert len(files) == 2
     for file in files:  # from the wheel just installed, not from the repository
         assert Path(file).resolve().is_relative_to(venv.resolve()), file
+
+
+def test_the_supported_versions_agree_everywhere() -> None:
+    """The classifiers name the versions `make test-matrix` runs (noxfile.py reads them); the
+    oldest is requires-python's floor and the version ruff and mypy check against."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    prefix = "Programming Language :: Python :: 3."
+    minors = sorted(
+        int(c.removeprefix(prefix))
+        for c in pyproject["project"]["classifiers"]
+        if c.startswith(prefix) and c.removeprefix(prefix).isdigit()
+    )
+    assert minors == list(range(11, 14))  # 3.11, 3.12, 3.13: each one tested
+    oldest = f"3.{minors[0]}"
+    assert pyproject["project"]["requires-python"] == f">={oldest}"
+    assert pyproject["tool"]["mypy"]["python_version"] == oldest
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py3{minors[0]}"
+    assert sys.version_info[:2] in {(3, minor) for minor in minors}
