@@ -3,10 +3,11 @@
     numbers-async search US --features sms,voice --limit 120 --sandbox
     numbers-async sandbox --port 8080
 
-Exit status: 0 success, 1 the API answered with an error (or could not be reached),
-2 bad usage or invalid input. Results go to stdout, everything else to stderr; the API key is
-never printed. The core needs nothing beyond the library; ``--sandbox`` and ``sandbox`` need
-the ``cli`` (or ``sandbox``) extra.
+Exit status (``EXIT_STATUSES`` in ``_args``, shown by ``--help``): 0 success, 1 the API
+answered with an error, could not be reached or passed ``--deadline``, 2 bad usage or invalid
+input (the API's 400 included), 130 interrupted. Results go to stdout, everything else to
+stderr; the API key is never printed. The core needs nothing beyond the library; ``--sandbox``
+and ``sandbox`` need the ``cli`` (or ``sandbox``) extra.
 """
 
 from __future__ import annotations

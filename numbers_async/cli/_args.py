@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from numbers_async import SearchFilters, __version__
+from numbers_async import NumbersClient, SearchFilters, __version__
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import PARAMETERS, describe
 
@@ -17,6 +18,17 @@ USAGE_ERROR = 2  # argparse's own status for bad usage
 INTERRUPTED = 130  # the shell's convention for Ctrl+C
 
 FORMATS = ("table", "json", "ndjson", "csv")
+# The feature names the sandbox stocks; the API's reference names sms, voice and mms as examples
+# and answers 400 to a name it does not know (tests/test_cli.py holds this to the sandbox's).
+FEATURE_NAMES = ("sms", "voice", "mms", "fax")
+
+_DEFAULT_TIMEOUT = inspect.signature(NumbersClient).parameters["timeout"].default
+
+EXIT_STATUSES = f"""exit status:
+  {SUCCESS}    success (fewer numbers than asked when fewer exist: a notice on stderr)
+  {API_ERROR}    the API answered with an error or could not be reached, or --deadline passed
+  {USAGE_ERROR}    bad usage or invalid input, the API's 400 included
+  {INTERRUPTED}  interrupted (Ctrl+C); the numbers found so far are still written"""
 
 N = TypeVar("N", int, float)
 
@@ -46,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="numbers-async",
         description="Search available phone numbers, or serve the offline sandbox API.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -54,13 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         help="search available numbers",
         description="Search available numbers; results on stdout, notices and errors on stderr.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search.add_argument(
         "country",
         metavar="COUNTRY",
         help=describe(PARAMETERS["country_code"]).replace("%", "%%") + " (or lower case)",
     )
-    search.add_argument("--features", help="comma-separated features every number must have")
+    search.add_argument(
+        "--features",
+        action="append",
+        metavar="NAMES",
+        help="features every number must have, comma-separated; repeat the option to add more "
+        f"(names: {', '.join(FEATURE_NAMES)})",
+    )
     for name in SearchFilters.__annotations__:  # every other filter, as the spec describes it
         if name != "features":
             param = PARAMETERS[name]
@@ -77,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how many numbers to find (default 10; pages of up to {PAGE_MAX})",
     )
     search.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    search.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"give up on a request (one attempt) after SECONDS (default {_DEFAULT_TIMEOUT:g})",
+    )
+    search.add_argument(
+        "--deadline",
+        type=_seconds,
+        metavar="SECONDS",
+        help="end the whole search after SECONDS, retries included, keeping what was found",
+    )
     search.add_argument("--base-url", help="API base URL (default: $NUMBERS_BASE_URL)")
     search.add_argument("--api-key", help="API key (default: $NUMBERS_API_KEY)")
     search.add_argument(
@@ -128,3 +162,14 @@ def _ranged(kind: Callable[[str], N], low: N, high: N | None = None) -> Callable
         return value
 
     return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    return value

@@ -7,11 +7,12 @@ import asyncio
 import os
 import sys
 from contextlib import aclosing
-from typing import TextIO
+from typing import Any, TextIO
 
 from numbers_async import (
     APIStatusError,
     AuthenticationError,
+    BadRequestError,
     InvalidRequestError,
     NumbersClient,
     NumbersError,
@@ -19,7 +20,7 @@ from numbers_async import (
 )
 from numbers_async._pagination import PAGE_MAX
 
-from ._args import API_ERROR, SUCCESS, USAGE_ERROR, filter_option
+from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
 from ._formats import make_writer
 from ._progress import ProgressBar
@@ -29,16 +30,30 @@ FLAGS = {
     "country_code": "COUNTRY",
     **{name: filter_option(name) for name in SearchFilters.__annotations__},
     "limit": "--limit",
+    "timeout": "--timeout",
     "api_key": "--api-key",
     "base_url": "--base-url",
 }
+# Where a client setting comes from when its option was not given.
+VARIABLES = {"api_key": "NUMBERS_API_KEY", "base_url": "NUMBERS_BASE_URL"}
 
 
 class UsageError(Exception):
-    """Bad usage or invalid input, reported with the argument it concerns."""
+    """Bad usage or invalid input, reported with the argument (or variable) it concerns."""
 
     def __init__(self, argument: str, message: str) -> None:
-        super().__init__(f"argument {argument}: {message}")
+        super().__init__(f"{argument}: {message}")
+
+
+def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
+    """``error`` as a usage error naming what the user gave: the option, or the environment
+    variable the value came from when the option was not passed."""
+    # The library names the argument at the start of some messages; the prefix says it once.
+    message = str(error).removeprefix(f"{error.argument}: ")
+    variable = VARIABLES.get(error.argument)
+    if variable is not None and getattr(args, error.argument, None) is None:
+        return UsageError(f"environment variable {variable}", message)
+    return UsageError(f"argument {FLAGS.get(error.argument, error.argument)}", message)
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -47,7 +62,10 @@ def run_search(args: argparse.Namespace) -> int:
         client = _client(args)
     except UsageError as error:
         return _usage_error(error, sys.stderr)
-    return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
+    try:
+        return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
+    except KeyboardInterrupt:  # _search has written what it found and said so
+        return INTERRUPTED
 
 
 def _client(args: argparse.Namespace) -> NumbersClient:
@@ -55,20 +73,32 @@ def _client(args: argparse.Namespace) -> NumbersClient:
     if args.sandbox:
         for flag, value in (("--base-url", args.base_url), ("--api-key", args.api_key)):
             if value is not None:
-                raise UsageError(flag, "not allowed with --sandbox, which needs neither")
+                raise UsageError(
+                    f"argument {flag}", "not allowed with --sandbox, which needs neither"
+                )
         sandbox = load("numbers_async.sandbox", "--sandbox")
-        client: NumbersClient = sandbox.sandbox_client()
+        try:
+            client: NumbersClient = sandbox.sandbox_client(**_options(args))
+        except InvalidRequestError as error:
+            raise _blame(error, args) from None
         return client
     for flag, value, variable in (
         ("--base-url", args.base_url, "NUMBERS_BASE_URL"),
         ("--api-key", args.api_key, "NUMBERS_API_KEY"),
     ):
         if not (value or os.environ.get(variable)):
-            raise UsageError(flag, f"missing: pass {flag}, set {variable}, or use --sandbox")
+            raise UsageError(
+                f"argument {flag}", f"missing: pass {flag}, set {variable}, or use --sandbox"
+            )
     try:
-        return NumbersClient(api_key=args.api_key, base_url=args.base_url)
+        return NumbersClient(api_key=args.api_key, base_url=args.base_url, **_options(args))
     except InvalidRequestError as error:
-        raise UsageError(FLAGS.get(error.argument, error.argument), str(error)) from None
+        raise _blame(error, args) from None
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client options the command line sets (the client's defaults otherwise)."""
+    return {} if args.timeout is None else {"timeout": args.timeout}
 
 
 async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -80,12 +110,16 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
     writer = make_writer(args.format, out)
     progress = ProgressBar(args.limit, err) if args.limit > PAGE_MAX and err.isatty() else None
     found = 0
+    filters = {name: getattr(args, name) for name in SearchFilters.__annotations__}
+    if args.features is not None:  # --features given several times: every name counts
+        filters["features"] = ",".join(args.features)
     try:
-        async with client:
+        # The deadline bounds the whole search, retries and their waits included.
+        async with asyncio.timeout(args.deadline), client:
             numbers = client.iter_search(
                 args.country,
                 limit=args.limit,
-                **{name: getattr(args, name) for name in SearchFilters.__annotations__},
+                **filters,
                 page_concurrency=client.page_concurrency,
             )
             async with aclosing(numbers):
@@ -96,14 +130,30 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
                         progress.update(found)
     except InvalidRequestError as error:
         _clear(progress)
-        flag = FLAGS.get(error.argument, error.argument)
-        return _usage_error(UsageError(flag, str(error)), err)
+        return _usage_error(_blame(error, args), err)
     except NumbersError as error:
         _clear(progress)
         if found:  # what was found before the error is kept; nothing at all prints nothing
             writer.finish()
         _report(error, found, err)
+        # A 400 is the API refusing the input (an unknown feature, a country it lacks).
+        return USAGE_ERROR if isinstance(error, BadRequestError) else API_ERROR
+    except TimeoutError:  # the deadline (the library's own timeouts are NumbersErrors)
+        _clear(progress)
+        if found:
+            writer.finish()
+        err.write(
+            f"numbers-async: error: the search passed its --deadline of {args.deadline:g} s\n"
+        )
+        _found_before(found, "the deadline", err)
         return API_ERROR
+    except asyncio.CancelledError:  # Ctrl+C: asyncio.run cancels the search, then re-raises
+        _clear(progress)
+        if found:
+            writer.finish()
+        err.write("numbers-async: interrupted\n")
+        _found_before(found, "the interruption", err)
+        raise
     _clear(progress)
     writer.finish()
     if numbers.exhausted:
@@ -146,9 +196,14 @@ def _report(error: NumbersError, found: int, err: TextIO) -> None:
             lines.append(f"  tracking id: {error.tracking_id}")
         if error.attempts > 1:
             lines.append(f"  attempts: {error.attempts}")
-    if found:
-        lines.append(f"  {found} numbers were found before the error (written to stdout)")
     err.write("\n".join(lines) + "\n")
+    _found_before(found, "the error", err)
+
+
+def _found_before(found: int, event: str, err: TextIO) -> None:
+    """Say how many numbers stdout got before ``event`` ended the search, if any."""
+    if found:
+        err.write(f"  {found} numbers were found before {event} (written to stdout)\n")
 
 
 def _headline(error: NumbersError) -> str:

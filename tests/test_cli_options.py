@@ -1,0 +1,201 @@
+"""The search command's limits and messages: --timeout, --deadline, repeated --features, the
+API's 400, a bad environment variable, --help, and Ctrl+C keeping what was found."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import os
+import pty
+import select
+import signal
+import time
+
+import pytest
+from cli_support import COMMAND, TIMEOUT, clean_env, run_cli
+from loopback import LoopbackServer, serve
+
+from numbers_async import NumbersClient, RetryPolicy
+from numbers_async.cli._args import API_ERROR, FEATURE_NAMES, INTERRUPTED, SUCCESS, USAGE_ERROR
+from numbers_async.sandbox import FEATURES
+
+CLIENT_DEFAULTS = inspect.signature(NumbersClient).parameters
+DEFAULT_TIMEOUT = CLIENT_DEFAULTS["timeout"].default
+ATTEMPTS = RetryPolicy().max_retries + 1  # the default policy: the first try and its retries
+
+
+async def run_against(server: LoopbackServer, *args: str) -> tuple[int, str, str, float]:
+    """``numbers-async search US args...`` against ``server``: (status, stdout, stderr, seconds)."""
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        *("search", "US", "--base-url", server.base_url, "--api-key", "k", *args),
+        env=clean_env(),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            out, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode(), time.perf_counter() - started
+
+
+async def test_timeout_bounds_each_request() -> None:
+    """--timeout 0.2 against a server that never answers: every attempt times out, exit 1, long
+    before the client's default timeout would have ended even one attempt."""
+    async with serve(LoopbackServer(default="stall")) as server:
+        status, out, err, seconds = await run_against(server, "--timeout", "0.2")
+        requests = server.requests
+    assert (status, out) == (API_ERROR, "")
+    assert f"error: ReadTimeout after {ATTEMPTS} attempt" in err
+    assert requests == ATTEMPTS
+    assert seconds < DEFAULT_TIMEOUT
+
+
+async def test_deadline_ends_the_search_and_keeps_what_was_found() -> None:
+    """--deadline 1: the first page arrives, the next ones stall; after the deadline the table
+    holds the first page's numbers and stderr says why the search ended, exit 1."""
+    async with serve(LoopbackServer(["ok"], default="stall")) as server:
+        status, out, err, seconds = await run_against(server, "--limit", "300", "--deadline", "1")
+    heading, *rows = out.splitlines()
+    assert status == API_ERROR
+    assert heading.startswith("PHONE NUMBER")
+    assert len(rows) == 50
+    assert "passed its --deadline of 1 s" in err
+    assert "50 numbers were found before the deadline" in err
+    assert seconds < DEFAULT_TIMEOUT
+
+
+@pytest.mark.parametrize("invalid", [["US", "--features", "sms,fooo"], ["ZZ"]])
+def test_an_api_400_exits_2_like_other_invalid_input(invalid: list[str]) -> None:
+    """The API refusing the input (an unknown feature, a country it lacks) is bad input: exit 2,
+    with the API's message and fix."""
+    result = run_cli("search", *invalid, "--sandbox")
+    assert (result.returncode, result.stdout) == (USAGE_ERROR, "")
+    assert "error: 400 " in result.stderr
+    assert "fix: " in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("NUMBERS_BASE_URL", "ftp://numbers.test"), ("NUMBERS_API_KEY", "sk with spaces")],
+)
+def test_a_bad_environment_variable_is_named_not_an_option_never_given(
+    variable: str, value: str
+) -> None:
+    """A malformed NUMBERS_BASE_URL or NUMBERS_API_KEY is blamed on the variable, exit 2."""
+    env = clean_env(NUMBERS_BASE_URL="http://127.0.0.1:9", NUMBERS_API_KEY="k")
+    env[variable] = value
+    result = run_cli("search", "US", env=env)
+    assert (result.returncode, result.stdout) == (USAGE_ERROR, "")
+    assert f"error: environment variable {variable}: " in result.stderr
+    assert "--base-url" not in result.stderr
+    assert "--api-key" not in result.stderr
+    assert value not in result.stderr or variable == "NUMBERS_BASE_URL"  # a key is never shown
+
+
+def test_repeated_features_combine() -> None:
+    """--features sms --features voice finds exactly what --features sms,voice finds."""
+    common = ["search", "US", "--limit", "30", "--format", "json", "--sandbox"]
+    repeated = run_cli(*common, "--features", "sms", "--features", "voice")
+    joined = run_cli(*common, "--features", "sms,voice")
+    assert repeated.returncode == joined.returncode == SUCCESS
+    assert repeated.stdout == joined.stdout
+    numbers = json.loads(repeated.stdout)
+    assert len(numbers) == 30
+    assert all({"sms", "voice"} <= set(number["features"]) for number in numbers)
+
+
+def test_an_invalid_feature_is_named_once() -> None:
+    """The message names the option once: no doubled "--features: features:"."""
+    result = run_cli("search", "US", "--features", "sms,,voice", "--sandbox")
+    assert result.returncode == USAGE_ERROR
+    assert "error: argument --features: each name must be" in result.stderr
+    assert "features: features" not in result.stderr
+
+
+def test_help_lists_the_feature_names_and_the_exit_statuses() -> None:
+    """search --help names every feature and every exit status; the names are the sandbox's."""
+    result = run_cli("search", "--help")
+    assert result.returncode == SUCCESS
+    help_text = " ".join(result.stdout.split())
+    assert f"names: {', '.join(FEATURE_NAMES)}" in help_text
+    assert FEATURE_NAMES == FEATURES
+    assert "exit status:" in help_text
+    for code in (SUCCESS, API_ERROR, USAGE_ERROR, INTERRUPTED):
+        assert f" {code} " in help_text
+
+
+def read_until(fd: int, marker: bytes) -> bytes:
+    """Read ``fd`` until ``marker`` shows up (or fail after TIMEOUT seconds)."""
+    seen = b""
+    deadline = time.monotonic() + TIMEOUT
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"{marker!r} not seen within {TIMEOUT} s; got {seen!r}"
+        seen += os.read(fd, 65536)
+    return seen
+
+
+def drain(fd: int) -> bytes:
+    """What is left to read on a pseudo-terminal whose other side has closed."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal side is closed once the process is gone
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+async def test_ctrl_c_clears_the_progress_bar_and_prints_what_was_found(output: str) -> None:
+    """Ctrl+C while later pages stall: the bar is erased, the first page's numbers are written
+    in the chosen format, stderr says so, exit 130."""
+    controller, terminal = pty.openpty()
+    try:
+        async with serve(LoopbackServer(["ok"], default="stall")) as server:
+            process = await asyncio.create_subprocess_exec(
+                *COMMAND,
+                *("search", "US", "--limit", "300", "--format", output),
+                *("--base-url", server.base_url, "--api-key", "k"),
+                env=clean_env(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=terminal,
+            )
+            os.close(terminal)
+            terminal = -1
+            try:
+                shown = await asyncio.to_thread(read_until, controller, b"/300 numbers")
+                process.send_signal(signal.SIGINT)
+                async with asyncio.timeout(TIMEOUT):
+                    out, _ = await process.communicate()
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+        shown += drain(controller)
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+    stderr = shown.decode()
+    assert process.returncode == INTERRUPTED
+    bar_end = stderr.rindex("/300 numbers")
+    assert "\r\x1b[K" in stderr[bar_end:]  # erased after it was last drawn
+    assert "numbers-async: interrupted" in stderr
+    assert "50 numbers were found before the interruption" in stderr
+    if output == "json":
+        assert len(json.loads(out)) == 50
+    else:
+        assert len(out.decode().splitlines()) == 1 + 50
