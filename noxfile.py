@@ -51,4 +51,5 @@ os.environ["PATH"] = os.pathsep.join([*pyenv_bins(PYTHONS), os.environ.get("PATH
 def tests(session: nox.Session) -> None:
     """Unit, contract and command-line tests (all but `slow`) on one Python version."""
     session.install("--quiet", "-e", ".[dev,aiohttp,sandbox,cli]")
+    session.run("python", "--version")  # the interpreter found, for the log
     session.run("pytest", "-m", "not slow", "-p", "no:cacheprovider", *session.posargs)
