@@ -22,11 +22,18 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests"]
 
 
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
 def supported_pythons() -> list[str]:
     """The ``3.X`` versions named by pyproject.toml's classifiers, oldest first."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    found = [m[1] for c in project["classifiers"] if (m := CLASSIFIER.match(c))]
+    found = [m[1] for c in PROJECT["classifiers"] if (m := CLASSIFIER.match(c))]
     return sorted(found, key=lambda version: tuple(map(int, version.split("."))))
+
+
+def installed_extras() -> str:
+    """Every extra but ``bench`` (``make bench`` installs it): what ``make venv`` installs."""
+    return ",".join(sorted(set(PROJECT["optional-dependencies"]) - {"bench"}))
 
 
 def pyenv_bins(versions: list[str]) -> list[str]:
@@ -50,6 +57,6 @@ os.environ["PATH"] = os.pathsep.join([*pyenv_bins(PYTHONS), os.environ.get("PATH
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Unit, contract and command-line tests (all but `slow`) on one Python version."""
-    session.install("--quiet", "-e", ".[dev,aiohttp,sandbox,cli]")
+    session.install("--quiet", "-e", f".[{installed_extras()}]")
     session.run("python", "--version")  # the interpreter found, for the log
     session.run("pytest", "-m", "not slow", "-p", "no:cacheprovider", *session.posargs)

@@ -154,7 +154,8 @@ async def test_closing_ends_concurrent_page_requests_keeping_the_first_page(
     async with serve(LoopbackServer(["ok"], default="stall")) as server:
         client = client_for(server, transport)
         task = asyncio.create_task(client.search("US", limit=300))
-        assert await until(lambda: server.requests == 6)
+        # the first page alone, then page_concurrency requests at once
+        assert await until(lambda: server.requests == 1 + client.page_concurrency)
         await client.aclose()
         with pytest.raises(ClientClosedError) as caught:
             async with asyncio.timeout(1):

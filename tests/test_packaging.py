@@ -1,6 +1,7 @@
 """The wheel ships both packages with their py.typed markers and installs cleanly."""
 
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -96,3 +97,14 @@ def test_the_supported_versions_agree_everywhere() -> None:
     assert pyproject["tool"]["mypy"]["python_version"] == oldest
     assert pyproject["tool"]["ruff"]["target-version"] == f"py3{minors[0]}"
     assert sys.version_info[:2] in {(3, minor) for minor in minors}
+
+
+def test_the_matrix_installs_what_make_venv_installs() -> None:
+    """`make test-matrix` installs every extra but bench, exactly the extras of `make venv`."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    installs = re.findall(r"pip install --quiet -e '\.\[([a-z0-9,]+)\]'", makefile)
+    (installed,) = [extras for extras in installs if extras != "bench"]  # make bench's own
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert sorted(installed.split(",")) == sorted(set(extras) - {"bench"})

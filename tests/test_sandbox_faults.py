@@ -100,12 +100,13 @@ async def test_failed_searches_do_not_use_the_quota() -> None:
 
 
 async def test_latency_delays_every_response() -> None:
-    """latency adds that many seconds before the response (a tiny one here)."""
+    """latency adds that many seconds before each response, numbers or error (a tiny one here)."""
     app = create_app(latency=0.03)
-    started = time.perf_counter()
-    response = await get(app, {"countryCode": "nope"})
-    assert response.status_code == 400
-    assert time.perf_counter() - started >= 0.03
+    for query, status in ((US, 200), ({"countryCode": "nope"}, 400)):
+        started = time.perf_counter()
+        response = await get(app, query)
+        assert response.status_code == status
+        assert time.perf_counter() - started >= 0.03
 
 
 async def test_faults_can_change_while_serving() -> None:
