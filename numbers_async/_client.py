@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 from . import _validation as check
 from ._auth import Secret, request_headers
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._filters import SearchFilters
 from ._pages import Pager
 from ._pagination import MIN_NEW_SHARE
@@ -49,6 +50,10 @@ class NumbersClient:
     holds more than 5 of the pool's 100 connections). ``min_new_share`` (0 to < 1, default
     0.005) ends a search whose recent pages bring fewer new numbers than that share: the
     inventory is then taken as exhausted (README, "Pagination by limit").
+
+    ``max_response_bytes`` (default 1 MiB, None for no limit) bounds one response's decoded
+    body: beyond it the attempt fails with ResponseValidationError at once, the rest unread
+    and the connection closed, so a huge or compressed body costs neither memory nor loop time.
     """
 
     __slots__ = ("_min_new_share", "_owns_http", "_page_concurrency", "_requester")
@@ -67,6 +72,7 @@ class NumbersClient:
         transport: Transport = "httpx",
         page_concurrency: int = 5,
         min_new_share: float = MIN_NEW_SHARE,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         key = Secret(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
         del api_key  # from here the key is only in ``key``, masked in a traceback's locals
@@ -76,6 +82,7 @@ class NumbersClient:
         )
         policy = _retry_policy(retry_policy, max_retries, retry_initial_delay, retry_max_delay)
         request_timeout = check.timeout(timeout)
+        body_limit = check.max_response_bytes(max_response_bytes)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         self._min_new_share = check.share("min_new_share", min_new_share)
         headers = request_headers(key, USER_AGENT)
@@ -92,7 +99,13 @@ class NumbersClient:
         else:
             http_client = caller_http_client(http_client)
             options = {"headers": headers, "timeout": request_timeout}
-        self._requester = Requester(http=http_client, base_url=url, options=options, policy=policy)
+        self._requester = Requester(
+            http=http_client,
+            base_url=url,
+            options=options,
+            policy=policy,
+            max_response_bytes=body_limit,
+        )
 
     def __repr__(self) -> str:
         # Safe on a client whose constructor failed half-way: a traceback's locals show it.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._auth import mask_key
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._cancel import DetachedAttempts, unsafe_pool_size
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
@@ -40,6 +41,7 @@ class Requester:
         "base_url",
         "closed",
         "http",
+        "max_response_bytes",
         "options",
         "policy",
         "requests_sent",
@@ -52,8 +54,10 @@ class Requester:
         base_url: str,
         options: dict[str, Any],
         policy: RetryPolicy,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.http = http
+        self.max_response_bytes = max_response_bytes
         self.base_url = base_url
         self.options = options  # per-request headers/timeout; empty when set on ``http`` itself
         self.policy = policy
@@ -174,6 +178,10 @@ class Requester:
         """One attempt: its page, or the error it maps to (returned, for the loop to decide)."""
         try:
             response, undecodable = await self._send(built)
+        except BodyTooLarge as exc:
+            if not exc.response.is_success:  # the status decides (a huge 502 page is retried)
+                return error_from_response(exc.response, attempts=attempt)
+            return ResponseValidationError(str(exc), response=exc.response, attempts=attempt)
         except httpx.TransportError as exc:
             if self.closed:
                 raise ClientClosedError("the NumbersClient was closed during the search") from exc
@@ -208,7 +216,7 @@ class Requester:
         """Send ``request`` and read its whole response, which is then closed."""
         response = await self.http.send(request, stream=True)
         try:
-            await response.aread()
+            await read_limited(response, self.max_response_bytes)
         except httpx.DecodingError as exc:
             return response, exc
         finally:

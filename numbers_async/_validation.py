@@ -161,6 +161,11 @@ def int_at_least(name: str, value: object, minimum: int) -> int:
     return value
 
 
+def max_response_bytes(value: object) -> int | None:
+    """None (no limit) or an int >= 1: the decoded body one response may have."""
+    return None if value is None else int_at_least("max_response_bytes", value, 1)
+
+
 def non_negative(name: str, value: object) -> float:
     """A finite number >= 0 (retry settings)."""
     if not _finite_number(value) or not value >= 0:

@@ -1,0 +1,61 @@
+"""Reading a response body with a ceiling: at most ``max_response_bytes`` of decoded content.
+
+httpx decodes a whole network chunk at once, and a 64 KiB chunk of a gzip bomb inflates to
+64 MB; so an encoded body's raw bytes go to httpx's own decoder in small slices and the total
+is checked after each. Memory then stays within the limit plus one slice's output (deflate
+inflates at most about 1032:1: 256 KiB a slice), whatever the body claims or compresses to.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+# 1 MiB: about 140 times a full 50-number page (7.5 KB with every field), and the most one
+# json.loads can take without holding the event loop past ~50 ms (a body at the limit: 23 ms
+# of CPU on a 2.5 GHz Xeon, 2 MiB 48 ms, 4 MiB 126 ms).
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+_RAW_SLICE = 256
+
+
+class BodyTooLarge(Exception):
+    """The decoded body passed the limit; the rest was left unread."""
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        super().__init__(f"body larger than max_response_bytes={limit}")
+        self.response = response
+        self.limit = limit
+
+
+async def read_limited(response: httpx.Response, limit: int | None) -> None:
+    """Read ``response``'s body as ``aread()`` does (``response.content`` then holds it), but
+    raise BodyTooLarge as soon as the decoded body passes ``limit`` (None: no limit)."""
+    if limit is None or response.is_stream_consumed:  # no limit, or already in memory
+        await response.aread()
+        if limit is not None and len(response.content) > limit:
+            raise BodyTooLarge(response, limit)
+        return
+    decoder = response._get_content_decoder()  # httpx's, as aread() would use
+    encoded = "content-encoding" in response.headers
+    parts: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        step = _RAW_SLICE if encoded else len(raw) or 1
+        for start in range(0, len(raw), step):
+            part = decoder.decode(raw[start : start + step] if encoded else raw)
+            size += len(part)
+            if size > limit:
+                raise _too_large(response, limit, parts)
+            parts.append(part)
+    part = decoder.flush()
+    if size + len(part) > limit:
+        raise _too_large(response, limit, parts)
+    parts.append(part)
+    response._content = b"".join(parts)  # what aread() sets: .content and .json() read it
+
+
+def _too_large(response: httpx.Response, limit: int, parts: list[bytes]) -> BodyTooLarge:
+    """The error; an error status keeps the body's first ``limit`` bytes at most as its
+    content, to be read from (a 2xx's would only be refused: no copy is made)."""
+    if not response.is_success:
+        response._content = b"".join(parts)
+    return BodyTooLarge(response, limit)
