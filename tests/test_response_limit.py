@@ -42,13 +42,14 @@ def fifty_megabytes() -> tuple[int, Iterator[bytes]]:
     item = b'{"phoneNumber": "+14155550100"},'
     block = item * (CHUNK // len(item))
     count = 50_000_000 // len(block)
-    return 13 + len(block) * count + 2, iter([b'{"numbers": [', *[block] * count, b"{}]"[:2]])
+    last = b'{"phoneNumber": "+14155550199"}]}'
+    return 13 + len(block) * count + len(last), iter([b'{"numbers": [', *[block] * count, last])
 
 
 def million_items() -> tuple[int, Iterator[bytes]]:
     """A page of 1,000,000 distinct numbers, generated as it is sent."""
     items = (b'{"phoneNumber": "+1%010d"}' % i for i in range(1_000_000))
-    size = 13 + 1_000_000 * 27 - 1 + 2
+    size = 13 + 1_000_000 * (len(b'{"phoneNumber": "+1%010d"}' % 0) + 1) - 1 + 2
 
     def chunks() -> Iterator[bytes]:
         yield b'{"numbers": ['
