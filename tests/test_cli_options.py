@@ -55,6 +55,7 @@ async def test_timeout_bounds_each_request() -> None:
         requests = server.requests
     assert (status, out) == (API_ERROR, "")
     assert f"error: ReadTimeout after {ATTEMPTS} attempt" in err
+    assert "fix: the API did not answer in time; allow more with --timeout SECONDS" in err
     assert requests == ATTEMPTS
     assert seconds < DEFAULT_TIMEOUT
 

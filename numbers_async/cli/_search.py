@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from numbers_async import (
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     InvalidRequestError,
@@ -184,6 +185,8 @@ def _usage_error(error: UsageError, err: TextIO) -> int:
 def _report(error: NumbersError, found: int, err: TextIO) -> None:
     """The API's error on ``err``: message, fix hint and tracking id, with no traceback."""
     lines = [f"numbers-async: error: {_headline(error)}"]
+    if isinstance(error, APITimeoutError):
+        lines.append("  fix: the API did not answer in time; allow more with --timeout SECONDS")
     if isinstance(error, APIStatusError):
         if error.fix:
             lines.append(f"  fix: {error.fix}")
