@@ -24,6 +24,7 @@ from .errors import (
     NumbersError,
     PaymentRequiredError,
     ProviderError,
+    RateLimitError,
     ResponseValidationError,
     UnexpectedStatusError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "NumbersError",
     "PaymentRequiredError",
     "ProviderError",
+    "RateLimitError",
     "ResponseValidationError",
     "RetryPolicy",
     "SearchFilters",

@@ -36,7 +36,7 @@ class NumbersClient:
 
     ``api_key`` and ``base_url`` fall back to ``NUMBERS_API_KEY`` and ``NUMBERS_BASE_URL``.
     ``timeout`` (seconds or an ``httpx.Timeout``) applies to every request. Pages that fail
-    with 502, 503, 504, a connection error or a timeout are retried up to ``max_retries``
+    with 429, 502, 503, 504, a connection error or a timeout are retried up to ``max_retries``
     times (default 2) with full-jitter backoff from ``retry_initial_delay`` (0.5 s) up to
     ``retry_max_delay`` (8 s), or after the ``Retry-After`` the server asks for when longer.
     ``retry_policy`` sets all of these at once (and the test seams ``sleep`` and ``random``);

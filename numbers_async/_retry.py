@@ -13,8 +13,8 @@ import attrs
 from . import _validation as check
 from .errors import APIConnectionError, APIStatusError, NumbersError
 
-# 502 is the API's provider error; 503 and 504 come from gateways in front of it.
-RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# 502 is the API's provider error; 429, 503 and 504 come from gateways in front of it.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 # Why a failure was not retried (Decision.reason when Decision.retry is False).
 NOT_RETRYABLE = "not_retryable"

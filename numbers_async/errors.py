@@ -10,6 +10,7 @@
     │   ├── InternalServerError                500
     │   ├── ProviderError                      502
     │   └── UnexpectedStatusError              any other non-2xx (503, 520, 302, ...)
+    │       └── RateLimitError                 429 (undocumented; a gateway may send it)
     ├── APIConnectionError                     no usable response, after retries
     │   └── APITimeoutError                    ... because a timeout expired
     └── ResponseValidationError                a 2xx whose body is not the documented shape
@@ -47,6 +48,7 @@ __all__ = [
     "NumbersError",
     "PaymentRequiredError",
     "ProviderError",
+    "RateLimitError",
     "ResponseValidationError",
     "UnexpectedStatusError",
     "error_from_response",
@@ -168,6 +170,11 @@ class UnexpectedStatusError(APIStatusError):
     """Any other non-2xx status, including gateway statuses and non-IANA codes like 520."""
 
 
+class RateLimitError(UnexpectedStatusError):
+    """429: too many requests (retried, honouring Retry-After). The API does not document it;
+    a gateway in front of it may send it."""
+
+
 class APIConnectionError(NumbersError):
     """No usable response: the connection failed on every attempt."""
 
@@ -196,6 +203,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
+    429: RateLimitError,
     500: InternalServerError,
     502: ProviderError,
 }

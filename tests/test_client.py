@@ -145,7 +145,6 @@ async def test_502_twice_then_200_succeeds_with_three_requests(
         (402, PaymentRequiredError),
         (500, InternalServerError),
         (404, UnexpectedStatusError),
-        (429, UnexpectedStatusError),
     ],
 )
 async def test_non_retryable_statuses_are_sent_once(
@@ -163,11 +162,11 @@ async def test_non_retryable_statuses_are_sent_once(
     assert sleeps.delays == []
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
 async def test_retryable_statuses_exhaust_max_retries(
     make_client: MakeClient, sleeps: SleepRecorder, status: int
 ) -> None:
-    """502, 503 and 504 get max_retries extra attempts, then raise with the attempt count."""
+    """429, 502, 503 and 504 get max_retries extra attempts, then raise with the attempt count."""
     retries = 3
     client = make_client(
         lambda request: httpx.Response(status, json=seed_error()), max_retries=retries
@@ -276,6 +275,21 @@ async def test_a_retried_failure_that_persists_says_retries_ran_out(
     with pytest.raises(ProviderError) as caught:
         await client.search("US")
     assert caught.value.__notes__ == ["numbers-async: gave up after 2 attempts (max_retries)"]
+
+
+async def test_429_is_retried_after_its_retry_after_then_raised_as_rate_limit_error(
+    make_client: MakeClient, sleeps: SleepRecorder
+) -> None:
+    """A 429 waits out its Retry-After like a 502 and, when retries end, is a RateLimitError."""
+    client = make_client(
+        lambda request: httpx.Response(429, headers={"Retry-After": "2"}), max_retries=2
+    )
+    with pytest.raises(numbers_async.RateLimitError) as caught:
+        await client.search("US")
+    assert isinstance(caught.value, UnexpectedStatusError)
+    assert caught.value.retry_after == 2.0
+    assert caught.value.attempts == 3
+    assert sleeps.delays == [2.0, 2.0]
 
 
 async def test_backoff_grows_with_full_jitter(

@@ -62,6 +62,7 @@ def test_every_documented_error_status_has_its_own_class() -> None:
         (500, InternalServerError),
         (502, ProviderError),
         (503, UnexpectedStatusError),
+        (429, numbers_async.RateLimitError),
         (404, UnexpectedStatusError),
         (302, UnexpectedStatusError),
         (520, UnexpectedStatusError),
@@ -213,5 +214,5 @@ def test_every_public_error_derives_from_numbers_error() -> None:
     """Every exception class exported by numbers_async is a NumbersError."""
     exported = [getattr(numbers_async, name) for name in numbers_async.__all__]
     classes = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
-    assert len(classes) == 13
+    assert len(classes) == 14
     assert all(issubclass(cls, NumbersError) for cls in classes)
