@@ -6,7 +6,8 @@ Import everything from here; the generated low-level package stays behind this f
 from numbers_api.models import AvailableNumber
 from numbers_api.types import UNSET, Unset
 
-from ._client import NumbersClient
+from ._budget import RetryBudget
+from ._client import ClientOptions, NumbersClient
 from ._filters import SearchFilters
 from ._json import to_json_dict
 from ._results import SearchResult, SearchStream
@@ -28,16 +29,20 @@ from .errors import (
     ResponseValidationError,
     UnexpectedStatusError,
 )
+from .hooks import AttemptInfo, Hooks, RetryInfo, SearchInfo
 
 __all__ = [
     "UNSET",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AttemptInfo",
     "AuthenticationError",
     "AvailableNumber",
     "BadRequestError",
     "ClientClosedError",
+    "ClientOptions",
+    "Hooks",
     "InternalServerError",
     "InvalidRequestError",
     "NumbersClient",
@@ -46,8 +51,11 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
     "ResponseValidationError",
+    "RetryBudget",
+    "RetryInfo",
     "RetryPolicy",
     "SearchFilters",
+    "SearchInfo",
     "SearchResult",
     "SearchStream",
     "UnexpectedStatusError",

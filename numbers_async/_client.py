@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import aclosing
+from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 import attrs
 import httpx
@@ -17,8 +18,10 @@ if TYPE_CHECKING:
 from . import _validation as check
 from ._auth import Secret, request_headers
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
+from ._budget import RetryBudget, RetryLedger
 from ._filters import SearchFilters
-from ._pages import Pager
+from ._log import LogHooks
+from ._observed import ObservedPager
 from ._pagination import MIN_NEW_SHARE
 from ._query import Query
 from ._request import Requester
@@ -26,9 +29,22 @@ from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
-from .errors import InvalidRequestError, NumbersError
+from .errors import ClientClosedError, InvalidRequestError, NumbersError
+from .hooks import Hooks, HookSet, SearchInfo
 
 USER_AGENT = f"numbers-async/{__version__} python-httpx/{httpx.__version__}"
+
+
+class ClientOptions(TypedDict, total=False):
+    """What ``with_options()`` may change: the per-call settings (a different key, URL or
+    transport needs a client, and a pool, of its own)."""
+
+    timeout: float | httpx.Timeout
+    max_retries: int
+    retry_initial_delay: float
+    retry_max_delay: float
+    page_concurrency: int
+    deadline: float | None
 
 
 class NumbersClient:
@@ -54,9 +70,23 @@ class NumbersClient:
     ``max_response_bytes`` (default 1 MiB, None for no limit) bounds one response's decoded
     body: beyond it the attempt fails with ResponseValidationError at once, the rest unread
     and the connection closed, so a huge or compressed body costs neither memory nor loop time.
+
+    ``deadline`` (seconds, default None: no bound) bounds each whole search, every page,
+    attempt and backoff included: past it the search raises ``APITimeoutError``, and a retry
+    whose wait would end past it is not attempted. ``retry_budget`` caps retries client-wide
+    (``RetryBudget``; None: no cap). ``hooks`` observe every search and attempt
+    (``numbers_async.hooks``). ``with_options()`` derives a client with other per-call
+    settings sharing this one's pool, budget and hooks.
     """
 
-    __slots__ = ("_min_new_share", "_owns_http", "_page_concurrency", "_requester")
+    __slots__ = (
+        "_deadline",
+        "_derived",
+        "_min_new_share",
+        "_owns_http",
+        "_page_concurrency",
+        "_requester",
+    )
 
     def __init__(
         self,
@@ -73,6 +103,9 @@ class NumbersClient:
         page_concurrency: int = 5,
         min_new_share: float = MIN_NEW_SHARE,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = None,
+        retry_budget: RetryBudget | None = RetryBudget(),  # noqa: B008 (frozen, never mutated)
+        hooks: Iterable[Hooks] = (),
     ) -> None:
         key = Secret(api_key if api_key is not None else os.environ.get("NUMBERS_API_KEY"))
         del api_key  # from here the key is only in ``key``, masked in a traceback's locals
@@ -85,6 +118,13 @@ class NumbersClient:
         body_limit = check.max_response_bytes(max_response_bytes)
         self._page_concurrency = check.int_at_least("page_concurrency", page_concurrency, 1)
         self._min_new_share = check.share("min_new_share", min_new_share)
+        self._deadline = check.deadline(deadline)
+        self._derived = False
+        if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
+            raise InvalidRequestError(
+                "retry_budget", f"retry_budget must be a RetryBudget or None, got {retry_budget!r}"
+            )
+        hook_set = HookSet([LogHooks(), *_check_hooks(hooks)])
         headers = request_headers(key, USER_AGENT)
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.
@@ -105,6 +145,8 @@ class NumbersClient:
             options=options,
             policy=policy,
             max_response_bytes=body_limit,
+            budget=None if retry_budget is None else RetryLedger(retry_budget),
+            hooks=hook_set,
         )
 
     def __repr__(self) -> str:
@@ -123,6 +165,57 @@ class NumbersClient:
     def page_concurrency(self) -> int:
         """The page requests one ``search()`` keeps in flight."""
         return self._page_concurrency
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds each whole search may take, or None."""
+        return self._deadline
+
+    @property
+    def retry_budget(self) -> RetryBudget | None:
+        """The retry budget shared with derived clients, or None."""
+        budget = self._requester.budget
+        return None if budget is None else budget.budget
+
+    def with_options(self, **options: Unpack[ClientOptions]) -> NumbersClient:
+        """A client with other per-call settings (``timeout``, ``max_retries``,
+        ``retry_initial_delay``, ``retry_max_delay``, ``page_concurrency``, ``deadline``),
+        sharing this one's connection pool, retry budget and hooks: cheap enough per call.
+
+        Closing the derived client ends its own searches and leaves the pool open; closing
+        this (original) client closes the pool and ends the derived clients' searches too.
+        An unknown or invalid option raises ``InvalidRequestError``.
+        """
+        unknown = sorted(set(options) - set(ClientOptions.__annotations__))
+        if unknown:
+            raise InvalidRequestError(
+                unknown[0],
+                f"with_options() cannot change {unknown[0]!r}: it takes "
+                f"{', '.join(ClientOptions.__annotations__)} (another key, URL or transport "
+                "needs its own NumbersClient)",
+            )
+        if self.is_closed:
+            raise ClientClosedError("the NumbersClient is closed")
+        parent = self._requester
+        policy = _retry_policy(
+            parent.policy,
+            options.get("max_retries"),
+            options.get("retry_initial_delay"),
+            options.get("retry_max_delay"),
+        )
+        request_options = dict(parent.options)
+        if "timeout" in options:
+            request_options["timeout"] = check.timeout(options["timeout"])
+        derived = object.__new__(NumbersClient)
+        derived._page_concurrency = check.int_at_least(
+            "page_concurrency", options.get("page_concurrency", self._page_concurrency), 1
+        )
+        derived._deadline = check.deadline(options.get("deadline", self._deadline))
+        derived._min_new_share = self._min_new_share
+        derived._owns_http = False
+        derived._derived = True
+        derived._requester = parent.derive(policy, request_options)
+        return derived
 
     @property
     def requests_sent(self) -> int:
@@ -208,14 +301,22 @@ class NumbersClient:
         extra_query: object,
         extra_headers: object,
         window: int,
-    ) -> Pager:
+    ) -> ObservedPager:
         """The pager of one search, its arguments validated (before any request)."""
         query = Query.build(country_code, limit, filters, extra_query, extra_headers)
-        return Pager(self._requester.fetch, query, window, self._min_new_share)
+        search = SearchInfo(query.country_code, query.limit, dict(query.filters), self._deadline)
+        requester = self._requester
+        fetch = partial(requester.fetch, search=search)
+        return ObservedPager(fetch, query, window, self._min_new_share, search, requester.hooks)
 
     async def aclose(self) -> None:
-        """Close the owned connection pool; searches still running end with ClientClosedError."""
+        """End this client's running searches with ClientClosedError. On the original client
+        (not one from ``with_options``), also those of its derived clients, and close the
+        connection pool it owns."""
         self._requester.close()
+        if not self._derived:
+            for derived in list(self._requester.family):
+                derived.close()
         await self._requester.settle(cancel=self._owns_http)
         if self._owns_http:
             await self._requester.http.aclose()
@@ -253,3 +354,16 @@ def _retry_policy(
     if max_delay is not None:
         changes["max_delay"] = check.non_negative("retry_max_delay", max_delay)
     return attrs.evolve(policy, **changes) if changes else policy
+
+
+def _check_hooks(hooks: object) -> list[object]:
+    """The hooks given, each an object with at least one ``Hooks`` method."""
+    if isinstance(hooks, str | bytes) or not isinstance(hooks, Iterable):
+        raise InvalidRequestError("hooks", f"hooks must be a list of Hooks, got {hooks!r}")
+    checked = list(hooks)
+    for hook in checked:
+        if not any(callable(getattr(hook, name, None)) for name in vars(Hooks) if name[0] != "_"):
+            raise InvalidRequestError(
+                "hooks", f"each hook must implement a numbers_async.hooks.Hooks method: {hook!r}"
+            )
+    return checked

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
+from ._budget import RetryLedger
 from ._cancel import DetachedAttempts, unsafe_pool_size
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
@@ -22,24 +24,32 @@ from .errors import (
     ResponseValidationError,
     error_from_response,
 )
+from .hooks import AttemptInfo, HookSet, RetryInfo, SearchInfo
 
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
 
-logger = logging.getLogger("numbers_async")
 _URL_CACHE_SIZE = 1024
 
 
 class Requester:
-    """Sends page requests for one client: shared by all its searches, safe under concurrency."""
+    """Sends page requests for one client: shared by all its searches, safe under concurrency.
+
+    ``budget`` and ``hooks`` are shared with the requesters of clients derived by
+    ``with_options``; ``http`` too, unless ``owns_http``.
+    """
 
     __slots__ = (
+        "__weakref__",
         "_detached",
         "_interrupted",
         "_running",
         "_urls",
         "base_url",
+        "budget",
         "closed",
+        "family",
+        "hooks",
         "http",
         "max_response_bytes",
         "options",
@@ -54,6 +64,8 @@ class Requester:
         base_url: str,
         options: dict[str, Any],
         policy: RetryPolicy,
+        budget: RetryLedger | None,
+        hooks: HookSet,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.http = http
@@ -61,6 +73,9 @@ class Requester:
         self.base_url = base_url
         self.options = options  # per-request headers/timeout; empty when set on ``http`` itself
         self.policy = policy
+        self.budget = budget
+        self.hooks = hooks
+        self.family: weakref.WeakSet[Requester] = weakref.WeakSet()  # derived ones
         self.closed = False
         self.requests_sent = 0
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
@@ -69,6 +84,22 @@ class Requester:
         # Attempts on an httpcore 1.x pool run detached from their caller (see _cancel.py).
         pool_size = unsafe_pool_size(http)
         self._detached = None if pool_size is None else DetachedAttempts(pool_size)
+
+    def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
+        """A requester with other settings sharing this one's pool, budget, hooks and family."""
+        derived = Requester(
+            http=self.http,
+            base_url=self.base_url,
+            options=options,
+            policy=policy,
+            max_response_bytes=self.max_response_bytes,
+            budget=self.budget,
+            hooks=self.hooks,
+        )
+        derived.family = self.family
+        derived._urls = self._urls
+        self.family.add(derived)
+        return derived
 
     def url(self, request: dict[str, Any]) -> httpx.URL:
         """The full URL of ``request``, cached: parsing it is a third of httpx's work per
@@ -97,13 +128,16 @@ class Requester:
         if self._detached is not None:
             await self._detached.settle(cancel=cancel)
 
-    async def fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
-        """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries."""
+    async def fetch(
+        self, request: dict[str, Any], search: SearchInfo | None = None
+    ) -> list[AvailableNumber]:
+        """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
+        within ``search``'s deadline."""
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
         try:
-            return await self._fetch(request)
+            return await self._fetch(request, search)
         except asyncio.CancelledError:
             # As in asyncio.timeout: only the cancellation close() made becomes ClientClosedError,
             # never the caller's (aiohttp also cancels the requests waiting for a connection).
@@ -116,16 +150,43 @@ class Requester:
             self._running.discard(task)
             self._interrupted.discard(task)
 
-    async def _fetch(self, request: dict[str, Any]) -> list[AvailableNumber]:
+    async def _fetch(
+        self, request: dict[str, Any], search: SearchInfo | None
+    ) -> list[AvailableNumber]:
         """The loop: send one attempt, classify it, ask the retry decision, wait."""
         url = self.url(request)
+        hooks, budget = self.hooks, self.budget
+        observed = bool(hooks.request_sent or hooks.attempt_ended)
+        loop = asyncio.get_running_loop()
+        deadline_at = _deadline_at(search, loop)
+        info: AttemptInfo | None = None
         attempt = 0
         while True:
+            if deadline_at is not None and loop.time() >= deadline_at:
+                raise _past_deadline(search, attempt)
             built = self._build(request, url, attempt)
             mask_key(built)
             attempt += 1
             self.requests_sent += 1
-            outcome = await self._attempt(built, attempt)
+            if search is not None:
+                search.attempts += 1
+            if budget is not None and attempt == 1:
+                budget.deposit()
+            if observed:
+                info = AttemptInfo(search, attempt, built.method, url)
+                for sent in hooks.request_sent:
+                    sent(info)
+                if info.extra_headers:
+                    built.headers.update(info.extra_headers)
+            started = time.perf_counter()
+            outcome, status = await self._attempt(built, attempt, deadline_at, search)
+            if observed or (not isinstance(outcome, list) and hooks.retry_scheduled):
+                info = info or AttemptInfo(search, attempt, built.method, url)
+                info.elapsed = time.perf_counter() - started
+                info.status_code = status
+                info.error = None if isinstance(outcome, list) else outcome
+                for ended in hooks.attempt_ended:
+                    ended(info)
             if isinstance(outcome, list):
                 return outcome
             policy = self.policy
@@ -136,23 +197,22 @@ class Requester:
                 retryable=is_retryable(outcome),
                 retry_after=retry_after,
                 fraction=policy.random(),
-                time_left=None,
-                budget_left=True,
+                time_left=None if deadline_at is None else deadline_at - loop.time(),
+                budget_left=budget is None or budget.can_retry(),
             )
             if not decision.retry:
                 note = explain(decision, policy, retry_after)
-                if note is not None:
+                if note is not None and status != _DEADLINE:
                     outcome.add_note(note)
                 raise outcome
-            tracking_id = getattr(outcome, "tracking_id", None)
-            logger.warning(
-                "numbers-async: %s on attempt %d of %d%s; retrying in %.3f s",
-                _what(outcome),
-                attempt,
-                policy.max_retries + 1,
-                f" (trackingId={tracking_id})" if tracking_id else "",
-                decision.delay,
-            )
+            if budget is not None:
+                budget.withdraw()
+            if info is not None:
+                retry = RetryInfo(
+                    info, outcome, decision.delay, decision.reason, policy.max_retries
+                )
+                for scheduled in hooks.retry_scheduled:
+                    scheduled(retry)
             await policy.sleep(decision.delay)
 
     def _build(self, request: dict[str, Any], url: httpx.URL, sent: int) -> httpx.Request:
@@ -173,33 +233,46 @@ class Requester:
             ) from exc
 
     async def _attempt(
-        self, built: httpx.Request, attempt: int
-    ) -> list[AvailableNumber] | NumbersError:
-        """One attempt: its page, or the error it maps to (returned, for the loop to decide)."""
+        self,
+        built: httpx.Request,
+        attempt: int,
+        deadline_at: float | None,
+        search: SearchInfo | None,
+    ) -> tuple[list[AvailableNumber] | NumbersError, int | None]:
+        """One attempt: its page or the error it maps to (returned, for the loop to decide),
+        and the response's status (None without a response, _DEADLINE when it passed)."""
         try:
-            response, undecodable = await self._send(built)
+            async with asyncio.timeout_at(deadline_at) as scope:
+                response, undecodable = await self._send(built)
         except BodyTooLarge as exc:
+            status = exc.response.status_code
             if not exc.response.is_success:  # the status decides (a huge 502 page is retried)
-                return error_from_response(exc.response, attempts=attempt)
-            return ResponseValidationError(str(exc), response=exc.response, attempts=attempt)
+                return error_from_response(exc.response, attempts=attempt), status
+            error = ResponseValidationError(str(exc), response=exc.response, attempts=attempt)
+            return error, status
         except httpx.TransportError as exc:
             if self.closed:
                 raise ClientClosedError("the NumbersClient was closed during the search") from exc
-            return _connection_error(exc, attempt)
+            return _connection_error(exc, attempt), None
         except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
             raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            return _past_deadline(search, attempt), _DEADLINE
+        status = response.status_code
         if not response.is_success:
-            return error_from_response(response, attempts=attempt)
+            return error_from_response(response, attempts=attempt), status
         if undecodable is not None:
             error = ResponseValidationError(
                 f"body could not be decoded: {undecodable}", response=response, attempts=attempt
             )
             error.__cause__ = undecodable
-            return error
+            return error, status
         try:
-            return parse_numbers(response.content, _asked(built))
+            return parse_numbers(response.content, _asked(built)), status
         except InvalidBody as exc:
-            return ResponseValidationError(str(exc), response=response, attempts=attempt)
+            return ResponseValidationError(str(exc), response=response, attempts=attempt), status
 
     async def _send(
         self, request: httpx.Request
@@ -239,9 +312,22 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     return error
 
 
-def _what(error: NumbersError) -> str:
-    """A failure in a few characters: its status, or its httpx error type."""
-    if isinstance(error, APIStatusError):
-        return str(error.status_code)
-    cause = error.__cause__
-    return type(cause).__name__ if cause is not None else type(error).__name__
+_DEADLINE = -1  # the status of an attempt the search's deadline ended
+
+
+def _deadline_at(search: SearchInfo | None, loop: asyncio.AbstractEventLoop) -> float | None:
+    """The loop time ``search`` must end by; its clock starts with its first request."""
+    if search is None or search.deadline is None:
+        return None
+    if search._deadline_at is None:
+        search._deadline_at = loop.time() + search.deadline
+    return search._deadline_at
+
+
+def _past_deadline(search: SearchInfo | None, attempts: int) -> APITimeoutError:
+    """The error of a search whose deadline passed (``attempts`` sent for this page)."""
+    deadline = search.deadline if search is not None else None
+    return APITimeoutError(
+        f"the search's deadline ({deadline:g} s) passed after {attempts} attempt(s) of a page",
+        attempts=attempts,
+    )

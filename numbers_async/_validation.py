@@ -252,3 +252,14 @@ def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
 def _exposed_arguments() -> set[str]:
     """The spec parameters a search sets through its own arguments."""
     return {"country_code", "limit", *SearchFilters.__annotations__}
+
+
+def deadline(value: object) -> float | None:
+    """Seconds a whole search may take: finite and > 0, or None for no bound."""
+    if value is None:
+        return None
+    if not _finite_number(value) or not value > 0:
+        raise InvalidRequestError(
+            "deadline", f"deadline must be finite seconds > 0 or None, got {value!r}"
+        )
+    return float(value)

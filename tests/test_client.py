@@ -320,8 +320,14 @@ async def test_each_retry_is_logged_as_warning_without_the_key(
     client = make_client(lambda request: responses.pop(0), retry_initial_delay=0)
     with caplog.at_level(logging.DEBUG):
         await client.search("US")
-    warnings = [r for r in caplog.records if r.name == "numbers_async"]
+    ours = [r for r in caplog.records if r.name == "numbers_async"]
+    warnings = [r for r in ours if r.levelno >= logging.WARNING]
     assert [r.levelno for r in warnings] == [logging.WARNING, logging.WARNING]
+    assert [r.levelno for r in ours].count(logging.DEBUG) == 6  # each attempt sent and ended
+    assert ours[-1].levelno == logging.INFO
+    assert ours[-1].message == (
+        "numbers-async: search US: 2 of 10 numbers, 1 pages, 1 requests (3 attempts): short_page"
+    )
     assert "502 on attempt 1 of 3 (trackingId=trk_A); retrying in 0.000 s" in warnings[0].message
     assert "attempt 2 of 3 (trackingId=trk_B)" in warnings[1].message
     assert API_KEY not in caplog.text

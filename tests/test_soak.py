@@ -65,7 +65,8 @@ async def test_flapping_provider_soak(transport: str, searches: int) -> None:
         f"\nsoak[{transport}]: {searches} searches in {elapsed:.2f} s, "
         f"{searches - len(failures)} succeeded ({1 - len(failures) / searches:.2%}), "
         f"{requests} requests seen, {client.requests_sent} attempts, peak {peak} connections, "
-        f"failures: {sorted({type(f).__name__ for f in failures})}"
+        f"failures: {sorted({type(f).__name__ for f in failures})}, "
+        f"why: {sorted({note for f in failures for note in getattr(f, '__notes__', [])})}"
     )
     assert len(outcomes) == searches
     assert all(isinstance(failure, NumbersError) for failure in failures), failures[:3]

@@ -1,0 +1,137 @@
+"""Hooks: one way to observe every search and every HTTP attempt it makes.
+
+Subclass ``Hooks``, override the methods you need, and pass instances to
+``NumbersClient(hooks=[...])``. The client's own retry log and its OpenTelemetry tracing are
+hooks too. Methods run synchronously in the searching task, in this order per page::
+
+    search_started
+      request_sent -> attempt_ended [-> retry_scheduled -> request_sent -> attempt_ended ...]
+    search_finished
+
+Keep them quick (no blocking I/O); an exception a hook raises propagates to the search. The
+objects they receive never hold the API key: no request headers, only ``extra_headers`` that
+hooks add (the trace context, for instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .errors import NumbersError
+
+__all__ = ["AttemptInfo", "Hooks", "RetryInfo", "SearchInfo"]
+
+
+@attrs.define(eq=False)
+class SearchInfo:
+    """One search (``search()`` or ``iter_search()``), the same object from start to finish:
+    hooks may key their own state on it. The fields after ``deadline`` are final only in
+    ``search_finished``."""
+
+    country_code: str
+    limit: int
+    #: The search filters given (``features``, ``area_code`` ...), as sent.
+    filters: dict[str, object]
+    #: Seconds the whole search may take (``deadline=``), or None.
+    deadline: float | None
+    #: HTTP requests sent so far, retries included.
+    attempts: int = 0
+    #: Numbers returned to the caller.
+    returned: int = 0
+    #: Pages read.
+    pages: int = 0
+    #: Page requests made (a retried page counts once): the searches the API may bill.
+    requests: int = 0
+    #: True when the inventory ran out before ``limit`` numbers were found.
+    exhausted: bool = False
+    #: Why the search ended: "limit", "short_page", "no_progress", or None after an error.
+    stop_reason: str | None = None
+    #: The error that ended the search, or None.
+    error: BaseException | None = None
+    # The event-loop time the search must end by, fixed when its first request starts.
+    _deadline_at: float | None = attrs.field(default=None, init=False, repr=False)
+
+
+@attrs.define(eq=False)
+class AttemptInfo:
+    """One HTTP request: ``request_sent`` receives it before it is sent (a hook may add
+    ``extra_headers``), ``attempt_ended`` once its response was read or it failed."""
+
+    #: The search it belongs to.
+    search: SearchInfo | None
+    #: 1 for a page's first request, 2 for its first retry, ...
+    number: int
+    method: str
+    #: The full URL (the key is never in it: it travels in a header).
+    url: httpx.URL
+    #: Headers added to this request, e.g. the trace context; hooks may add more.
+    extra_headers: dict[str, str] = attrs.field(factory=dict)
+    #: The response's status, or None when there was no response.
+    status_code: int | None = None
+    #: What the attempt failed with (a 502's ProviderError, a timeout ...), or None.
+    error: NumbersError | None = None
+    #: Seconds from sending to the end of the attempt.
+    elapsed: float = 0.0
+
+
+@attrs.frozen
+class RetryInfo:
+    """A retry about to wait ``delay`` seconds after ``attempt`` failed with ``error``."""
+
+    attempt: AttemptInfo
+    error: NumbersError
+    delay: float
+    #: What set the delay: "backoff" or "retry_after".
+    reason: str
+    max_retries: int
+
+
+class Hooks:
+    """Base class of hooks: every method does nothing until overridden."""
+
+    def search_started(self, search: SearchInfo) -> None:
+        """A search sends its first request."""
+
+    def request_sent(self, attempt: AttemptInfo) -> None:
+        """An HTTP request is about to be sent."""
+
+    def attempt_ended(self, attempt: AttemptInfo) -> None:
+        """An HTTP request got its response (``status_code``) or failed (``error``)."""
+
+    def retry_scheduled(self, retry: RetryInfo) -> None:
+        """A failed attempt will be retried after ``retry.delay`` seconds."""
+
+    def search_finished(self, search: SearchInfo) -> None:
+        """A search ended: with its result, its error, or closed early by its caller."""
+
+
+_EVENTS = ("search_started", "request_sent", "attempt_ended", "retry_scheduled", "search_finished")
+
+
+class HookSet:
+    """The bound methods hooks override, per event: events nobody observes cost nothing."""
+
+    __slots__ = ("hooks", *_EVENTS)
+
+    def __init__(self, hooks: Iterable[object]) -> None:
+        self.hooks = tuple(hooks)
+        for event in _EVENTS:
+            base = getattr(Hooks, event)
+            bound = tuple(
+                getattr(hook, event)
+                for hook in self.hooks
+                if getattr(type(hook), event, base) is not base
+            )
+            setattr(self, event, bound)
+
+    search_started: tuple[Callable[[SearchInfo], None], ...]
+    request_sent: tuple[Callable[[AttemptInfo], None], ...]
+    attempt_ended: tuple[Callable[[AttemptInfo], None], ...]
+    retry_scheduled: tuple[Callable[[RetryInfo], None], ...]
+    search_finished: tuple[Callable[[SearchInfo], None], ...]

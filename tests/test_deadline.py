@@ -1,0 +1,142 @@
+"""deadline: a whole search (pages, attempts, backoff) ends by then, and a wait that would pass
+it is not slept."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import cast
+
+import httpx
+import pytest
+from helpers import numbers_body
+from loopback import LoopbackServer, serve
+
+from numbers_async import (
+    APITimeoutError,
+    NumbersClient,
+    ProviderError,
+    RetryPolicy,
+    UnexpectedStatusError,
+)
+from numbers_async._transports import Transport
+
+MakeClient = Callable[..., NumbersClient]
+
+
+async def slow_pages(request: httpx.Request) -> httpx.Response:
+    """Full pages of new numbers, 50 ms each."""
+    await asyncio.sleep(0.05)
+    start = int(time.perf_counter_ns() % 10**9)
+    size = int(request.url.params["limit"])
+    return httpx.Response(200, json=numbers_body([f"+1{start + n:010d}" for n in range(size)]))
+
+
+@pytest.mark.parametrize("page_concurrency", [1, 3])
+async def test_deadline_over_many_pages_keeps_the_numbers_found(
+    make_client: MakeClient, page_concurrency: int
+) -> None:
+    """A 5,000-number search of 50 ms pages with a 0.3 s deadline ends at it, with what it
+    found so far as partial_numbers."""
+    client = make_client(slow_pages, deadline=0.3, page_concurrency=page_concurrency)
+    started = time.perf_counter()
+    with pytest.raises(APITimeoutError, match=r"deadline \(0.3 s\) passed") as caught:
+        await client.search("US", limit=5000)
+    elapsed = time.perf_counter() - started
+    assert 0.3 <= elapsed < 0.6
+    assert 50 <= len(caught.value.partial_numbers) < 5000
+
+
+async def test_deadline_over_iter_search(make_client: MakeClient) -> None:
+    """iter_search() too: its stream raises APITimeoutError once the deadline passes."""
+    client = make_client(slow_pages, deadline=0.3)
+    seen: list[object] = []
+
+    async def consume() -> None:
+        async for number in client.iter_search("US", limit=5000):
+            seen.append(number)
+
+    with pytest.raises(APITimeoutError):
+        await consume()
+    assert 50 <= len(seen) < 5000
+
+
+async def test_deadline_over_retries_refuses_a_backoff_past_it(make_client: MakeClient) -> None:
+    """Backoffs that would end past the deadline are not slept: the 502 is raised when the
+    next wait no longer fits, well before max_retries."""
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(time.perf_counter())
+        return httpx.Response(502)
+
+    client = make_client(
+        handler,
+        deadline=0.5,
+        max_retries=20,
+        retry_policy=RetryPolicy(initial_delay=0.05, max_delay=1.0),
+    )
+    started = time.perf_counter()
+    with pytest.raises(ProviderError) as caught:
+        await client.search("US")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5
+    assert 1 <= len(sent) < 21
+    (note,) = caught.value.__notes__
+    assert "would pass the deadline" in note
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"deadline": 5.0}, "would pass the deadline"),
+        ({}, "is above retry_after_max 60 s"),
+    ],
+)
+async def test_a_long_retry_after_fails_at_once(
+    make_client: MakeClient, options: dict[str, float], why: str
+) -> None:
+    """A 503 asking for 30 s with a 5 s deadline, or 3600 s without one: raised in < 100 ms,
+    carrying the Retry-After it asked for."""
+    asked = "30" if options else "3600"
+    client = make_client(
+        lambda request: httpx.Response(503, headers={"Retry-After": asked}),
+        retry_policy=RetryPolicy(),  # real sleeping: a wait would show in the time taken
+        **options,
+    )
+    started = time.perf_counter()
+    with pytest.raises(UnexpectedStatusError) as caught:
+        await client.search("US")
+    assert time.perf_counter() - started < 0.1
+    assert caught.value.retry_after == float(asked)
+    assert why in caught.value.__notes__[0]
+
+
+async def test_deadline_cuts_a_stalled_request_on_both_transports(transport: str) -> None:
+    """A request the server never answers ends at the deadline, not at the 30 s timeout."""
+    async with (
+        serve(LoopbackServer(default="stall")) as server,
+        NumbersClient(
+            "sk_deadline",
+            base_url=server.base_url,
+            transport=cast(Transport, transport),
+            timeout=30,
+            deadline=0.2,
+        ) as client,
+    ):
+        started = time.perf_counter()
+        with pytest.raises(APITimeoutError) as caught:
+            await client.search("US")
+        elapsed = time.perf_counter() - started
+    assert 0.2 <= elapsed < 1.0
+    assert caught.value.attempts == 1
+    assert "deadline (0.2 s) passed" in str(caught.value)
+    assert not hasattr(caught.value, "__notes__")  # its message already says why
+    assert server.requests == 1
+
+
+async def test_the_deadline_is_per_search_not_per_client(make_client: MakeClient) -> None:
+    """Each search gets the whole deadline, however long the client has lived."""
+    client = make_client(slow_pages, deadline=0.3)
+    for _ in range(3):
+        assert len(await client.search("US", limit=50)) == 50
+        await asyncio.sleep(0.15)

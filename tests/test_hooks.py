@@ -1,0 +1,209 @@
+"""Hooks see every search and attempt; the library's log is one of them, silent by default."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from helpers import API_KEY, numbers_body, seed_error
+
+from numbers_async import (
+    AttemptInfo,
+    Hooks,
+    InvalidRequestError,
+    NumbersClient,
+    PaymentRequiredError,
+    RetryInfo,
+    SearchInfo,
+)
+
+MakeClient = Callable[..., NumbersClient]
+PAGE = numbers_body([f"+1415555{n:04d}" for n in range(50)])
+
+
+class Recorder(Hooks):
+    """Every event, in order, as a tuple of what it says."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def search_started(self, search: SearchInfo) -> None:
+        self.events.append(("started", search.country_code, search.limit))
+
+    def request_sent(self, attempt: AttemptInfo) -> None:
+        self.events.append(("sent", attempt.number, attempt.method, attempt.url.path))
+
+    def attempt_ended(self, attempt: AttemptInfo) -> None:
+        error = type(attempt.error).__name__ if attempt.error else None
+        self.events.append(("ended", attempt.number, attempt.status_code, error))
+
+    def retry_scheduled(self, retry: RetryInfo) -> None:
+        self.events.append(("retry", retry.attempt.number, retry.delay, retry.reason))
+
+    def search_finished(self, search: SearchInfo) -> None:
+        error = type(search.error).__name__ if search.error else None
+        self.events.append(
+            (
+                "finished",
+                search.returned,
+                search.pages,
+                search.requests,
+                search.attempts,
+                search.exhausted,
+                search.stop_reason,
+                error,
+            )
+        )
+
+
+async def test_hooks_see_every_attempt_of_a_search_with_one_retry(
+    make_client: MakeClient,
+) -> None:
+    """A 60-number search whose first page gets a 502 then a 200, and a short second page."""
+    responses = [
+        httpx.Response(502, json=seed_error(), headers={"Retry-After": "1"}),
+        httpx.Response(200, json=PAGE),
+        httpx.Response(200, json=numbers_body(["+14155559999"])),
+    ]
+    recorder = Recorder()
+    client = make_client(lambda request: responses.pop(0), hooks=[recorder])
+    numbers = await client.search("US", limit=60)
+    assert len(numbers) == 51
+    assert recorder.events == [
+        ("started", "US", 60),
+        ("sent", 1, "GET", "/numbers/available"),
+        ("ended", 1, 502, "ProviderError"),
+        ("retry", 1, 1.0, "retry_after"),
+        ("sent", 2, "GET", "/numbers/available"),
+        ("ended", 2, 200, None),
+        ("sent", 1, "GET", "/numbers/available"),
+        ("ended", 1, 200, None),
+        ("finished", 51, 2, 2, 3, True, "short_page", None),
+    ]
+
+
+async def test_a_failed_search_finishes_with_its_error(make_client: MakeClient) -> None:
+    """search_finished also runs when the search fails, carrying the error."""
+    recorder = Recorder()
+    client = make_client(lambda request: httpx.Response(402, json=seed_error()), hooks=[recorder])
+    with pytest.raises(PaymentRequiredError):
+        await client.search("US")
+    assert recorder.events[-2:] == [
+        ("ended", 1, 402, "PaymentRequiredError"),
+        ("finished", 0, 0, 1, 1, False, None, "PaymentRequiredError"),
+    ]
+
+
+async def test_iter_search_closed_early_still_finishes(make_client: MakeClient) -> None:
+    """A stream closed by its caller reports how far it got, without an error."""
+    recorder = Recorder()
+    client = make_client(lambda request: httpx.Response(200, json=PAGE), hooks=[recorder])
+    stream = client.iter_search("US", limit=500)
+    await anext(stream)
+    await stream.aclose()
+    assert recorder.events[-1] == ("finished", 50, 1, 1, 1, False, None, None)
+
+
+async def test_extra_headers_from_a_hook_reach_the_wire(make_client: MakeClient) -> None:
+    """What request_sent adds to extra_headers is sent (how the trace context travels)."""
+    seen: list[httpx.Request] = []
+
+    class Tag(Hooks):
+        def request_sent(self, attempt: AttemptInfo) -> None:
+            attempt.extra_headers["x-request-tag"] = f"attempt-{attempt.number}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=PAGE)
+
+    await make_client(handler, hooks=[Tag()]).search("US", limit=5)
+    assert seen[0].headers["x-request-tag"] == "attempt-1"
+    assert seen[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+async def test_a_duck_typed_hook_works_and_a_failing_one_propagates(
+    make_client: MakeClient,
+) -> None:
+    """Any object with a Hooks method is a hook; what it raises reaches the caller."""
+    calls: list[int] = []
+
+    class Counter:
+        def request_sent(self, attempt: AttemptInfo) -> None:
+            calls.append(attempt.number)
+
+    class Broken(Hooks):
+        def search_started(self, search: SearchInfo) -> None:
+            raise RuntimeError("metrics backend down")
+
+    ok = lambda request: httpx.Response(200, json=PAGE)  # noqa: E731
+    await make_client(ok, hooks=[Counter()]).search("US", limit=1)
+    assert calls == [1]
+    with pytest.raises(RuntimeError, match="metrics backend down"):
+        await make_client(ok, hooks=[Broken()]).search("US", limit=1)
+
+
+@pytest.mark.parametrize("hooks", [object(), [object()], "hooks", [lambda event: None]])
+def test_hooks_must_be_hook_objects(hooks: object) -> None:
+    """hooks is a list of objects with Hooks methods; anything else names the argument."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(API_KEY, base_url="http://numbers.test", hooks=hooks)  # type: ignore[arg-type]
+    assert caught.value.argument == "hooks"
+
+
+SEARCH_WITH_RETRIES = textwrap.dedent(
+    """
+    import asyncio, httpx
+    from numbers_async import NumbersClient, RetryPolicy
+
+    answers = [502, 503, 200]
+
+    def handler(request):
+        status = answers.pop(0)
+        body = {"numbers": [{"phoneNumber": "+14155550100"}]} if status == 200 else {}
+        return httpx.Response(status, json=body)
+
+    async def main():
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = NumbersClient("sk_hidden_KEY_123", base_url="http://numbers.test",
+                               http_client=http, retry_policy=RetryPolicy(initial_delay=0))
+        print(len(await client.search("US", limit=1)))
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        (None, []),  # no handler configured: nothing on stderr
+        ("bogus", []),
+        ("warning", ["WARNING", "WARNING"]),
+        ("info", ["WARNING", "WARNING", "INFO"]),
+        ("DEBUG", ["DEBUG"] * 6 + ["WARNING", "WARNING", "INFO"]),
+    ],
+)
+def test_stderr_stays_silent_unless_numbers_log_asks(
+    level: str | None, expected: list[str]
+) -> None:
+    """A search with two retries writes nothing on stderr in a process that configured no
+    logging; NUMBERS_LOG=debug|info|warning shows records from that level, never the key."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBERS_LOG"}
+    if level is not None:
+        env["NUMBERS_LOG"] = level
+    run = subprocess.run(
+        [sys.executable, "-c", SEARCH_WITH_RETRIES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert run.stdout == "1\n"
+    levels = [line.split()[2] for line in run.stderr.splitlines()]
+    assert sorted(levels) == sorted(expected), run.stderr
+    assert "sk_hidden_KEY_123" not in run.stderr
