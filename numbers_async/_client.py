@@ -27,6 +27,7 @@ from ._query import Query
 from ._request import Requester
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
+from ._tracing import tracing_hooks
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError
@@ -124,7 +125,7 @@ class NumbersClient:
             raise InvalidRequestError(
                 "retry_budget", f"retry_budget must be a RetryBudget or None, got {retry_budget!r}"
             )
-        hook_set = HookSet([LogHooks(), *_check_hooks(hooks)])
+        hook_set = HookSet([*tracing_hooks(), LogHooks(), *_check_hooks(hooks)])
         headers = request_headers(key, USER_AGENT)
         # An owned pool carries headers and timeout itself (cheaper than merging them into every
         # request); a caller's client gets them per request and is never modified.
