@@ -119,14 +119,22 @@ async def test_no_budget_retries_every_time(make_client: MakeClient) -> None:
     assert client.retry_budget is None
 
 
-OUTAGE_SEARCHES = 1_000
+# The issue's bar: 1,000 searches, at most 1.6 requests each (`slow`: make test-slow and CI).
+# `make test` runs 200, whose bound is the budget's own: 1 + ratio + min_per_second * window / N.
+OUTAGES = [
+    pytest.param(200, 1 + 0.5 + 2 * 30 / 200, id="200"),
+    pytest.param(1_000, 1.6, id="1000", marks=[pytest.mark.slow, pytest.mark.timeout(300)]),
+]
 # httpx's pool does work per waiting request for every request it hands a connection to, so
 # 1,000 requests waiting on its 100 connections end in PoolTimeouts before any is sent (the
 # same without this budget; README, "Performance"): over httpx the searches go 100 at a time.
-IN_FLIGHT = {"httpx": 100, "aiohttp": OUTAGE_SEARCHES}
+IN_FLIGHT = {"httpx": 100, "aiohttp": 1_000}
 
 
-async def test_a_total_outage_gets_at_most_1_6_requests_per_search(transport: str) -> None:
+@pytest.mark.parametrize(("searches", "bound"), OUTAGES)
+async def test_a_total_outage_gets_at_most_1_6_requests_per_search(
+    transport: str, searches: int, bound: float
+) -> None:
     """1,000 concurrent searches against a provider answering only 502, max_retries=2, the
     default budget: at most 1.6 requests per search reach it (3 without the budget)."""
     gate = asyncio.Semaphore(IN_FLIGHT[transport])
@@ -147,12 +155,11 @@ async def test_a_total_outage_gets_at_most_1_6_requests_per_search(transport: st
             max_retries=2,
             retry_initial_delay=0.01,  # short waits keep the test fast; the budget is per window
         ) as client:
-            outcomes = await asyncio.gather(*(one(client) for _ in range(OUTAGE_SEARCHES)))
+            outcomes = await asyncio.gather(*(one(client) for _ in range(searches)))
         requests = server.requests
-    per_search = requests / OUTAGE_SEARCHES
-    print(f"\noutage[{transport}]: {requests} requests for {OUTAGE_SEARCHES} searches")
+    print(f"\noutage[{transport}]: {requests} requests for {searches} searches")
     assert all(isinstance(outcome, ProviderError) for outcome in outcomes), {
         repr(outcome) for outcome in outcomes
     }
     assert requests == client.requests_sent
-    assert per_search <= 1.6
+    assert requests / searches <= bound
