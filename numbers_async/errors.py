@@ -203,10 +203,12 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
-    429: RateLimitError,
     500: InternalServerError,
     502: ProviderError,
 }
+# Statuses the spec does not document that a gateway in front of the API sends.
+_GATEWAY_CLASSES: dict[int, type[APIStatusError]] = {429: RateLimitError}
+_STATUS_CLASSES.update(_GATEWAY_CLASSES)
 
 _ERROR_FIELDS = {
     "code": "code",
