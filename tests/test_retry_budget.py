@@ -125,10 +125,10 @@ OUTAGES = [
     pytest.param(200, 1 + 0.5 + 2 * 30 / 200, id="200"),
     pytest.param(1_000, 1.6, id="1000", marks=[pytest.mark.slow, pytest.mark.timeout(300)]),
 ]
-# httpx's pool does work per waiting request for every request it hands a connection to, so
+# httpx's pool (httpx2's too) does work per waiting request for every request it hands out, so
 # 1,000 requests waiting on its 100 connections end in PoolTimeouts before any is sent (the
 # same without this budget; README, "Performance"): over httpx the searches go 100 at a time.
-IN_FLIGHT = {"httpx": 100, "aiohttp": 1_000}
+IN_FLIGHT = {"httpx": 100, "httpx2": 100, "aiohttp": 1_000}
 
 
 @pytest.mark.parametrize(("searches", "bound"), OUTAGES)
