@@ -15,7 +15,7 @@ all: test
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp,httpx2,sandbox,cli]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp,httpx2,otel,sandbox,cli]'
 	touch $(STAMP)
 
 venv: $(STAMP)
