@@ -10,6 +10,7 @@ from typing import Any, cast
 import pytest
 from helpers import API_KEY, other_tasks, until
 from loopback import LoopbackServer, serve
+from numbers_api.spec_facts import PAGE_MAX
 
 from numbers_async import ClientClosedError, NumbersClient
 from numbers_async._transports import Transport
@@ -153,14 +154,16 @@ async def test_closing_ends_concurrent_page_requests_keeping_the_first_page(
     """aclose() while five page requests stall: ClientClosedError carrying the first page."""
     async with serve(LoopbackServer(["ok"], default="stall")) as server:
         client = client_for(server, transport)
-        task = asyncio.create_task(client.search("US", limit=300))
+        task = asyncio.create_task(
+            client.search("US", limit=(1 + client.page_concurrency) * PAGE_MAX)
+        )
         # the first page alone, then page_concurrency requests at once
         assert await until(lambda: server.requests == 1 + client.page_concurrency)
         await client.aclose()
         with pytest.raises(ClientClosedError) as caught:
             async with asyncio.timeout(1):
                 await task
-        assert len(caught.value.partial_numbers) == 50
+        assert len(caught.value.partial_numbers) == PAGE_MAX
         assert await until(lambda: server.open_connections == 0)
 
 

@@ -22,6 +22,7 @@ from cli_support import (
     served_sandbox,
 )
 
+from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import NUMBER_FIELDS
 
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
@@ -235,7 +236,7 @@ def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
             "search",
             "US",
             "--limit",
-            "120",
+            str(2 * PAGE_MAX + 20),
             "--format",
             "ndjson",
             "--base-url",
@@ -244,7 +245,7 @@ def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
             "sandbox",
         )
     assert result.returncode == 1
-    assert len(result.stdout.splitlines()) == 50
+    assert len(result.stdout.splitlines()) == PAGE_MAX
     assert "402 usage_limit_exceeded: Monthly search quota reached" in result.stderr
     assert "fix: upgrade your plan" in result.stderr
     assert "tracking id: trk_" in result.stderr

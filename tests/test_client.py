@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, SleepRecorder, numbers_body, other_tasks, seed_error
+from numbers_api.spec_facts import PAGE_MAX
 from pytest_httpx import HTTPXMock
 
 import numbers_async
@@ -73,9 +74,9 @@ async def test_timeout_applies_to_every_request_even_on_a_callers_client(
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json=numbers_body([f"+1{n}" for n in range(50)]))
+        return httpx.Response(200, json=numbers_body([f"+1{n}" for n in range(PAGE_MAX)]))
 
-    await make_client(handler, timeout=configured).search("US", limit=60)
+    await make_client(handler, timeout=configured).search("US", limit=PAGE_MAX + 10)
     assert seen == [expected, expected]
 
 

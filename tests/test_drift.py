@@ -6,6 +6,8 @@ beyond `make check-generated`."""
 from __future__ import annotations
 
 import inspect
+import json
+import random
 from functools import partial
 from typing import Any
 
@@ -22,6 +24,7 @@ from numbers_async._spec import NUMBER_FIELDS, PARAMETERS
 from numbers_async.cli._args import build_parser
 from numbers_async.errors import _ERROR_FIELDS, _GATEWAY_CLASSES, _STATUS_CLASSES, APIStatusError
 from numbers_async.sandbox import create_app
+from numbers_async.sandbox._responses import scripted_response
 
 # The search arguments that set a spec parameter themselves (limit is the search's total).
 OWN_ARGUMENTS = {"country_code", "limit"}
@@ -160,3 +163,23 @@ async def test_an_exposed_filter_is_sent_on_the_wire() -> None:
         await client.search("US", area_code="415")
     await http.aclose()
     assert seen[0].params[PARAMETERS["area_code"].name] == "415"
+
+
+@pytest.mark.parametrize("status", sorted(s for s in spec_facts.STATUSES if s >= 300))
+def test_the_sandbox_answers_each_documented_status_in_its_documented_shape(status: int) -> None:
+    """A scripted documented status gets the body the spec documents for it: the schema's
+    required fields, or no JSON body when the spec documents none."""
+    response = scripted_response(status, "trk_1", random.Random(0))
+    schema = spec_facts.STATUSES[status]
+    where = "numbers_async/sandbox/_responses.py (scripted_response)"
+    if schema is None:
+        assert response.content_type != "application/json", (
+            f"spec/openapi.yaml documents no body for {status}; the sandbox sends JSON: {where}"
+        )
+        return
+    assert response.content_type == "application/json", (
+        f"spec/openapi.yaml documents a {schema} body for {status}: {where}"
+    )
+    body = json.loads(response.body)
+    required = {f.name for f in spec_facts.SCHEMAS[schema] if f.required}
+    assert required <= set(body), f"{status}'s body lacks {required - set(body)}: {where}"

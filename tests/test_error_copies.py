@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers import API_KEY, seed_error
+from numbers_api.spec_facts import PAGE_MAX
 
 import numbers_async
 from numbers_async import (
@@ -136,13 +137,13 @@ def test_the_api_key_never_enters_a_pickle(protocol: int) -> None:
 
 async def test_errors_raised_by_a_search_pickle_without_the_key(make_client: MakeClient) -> None:
     """A real search's error, with its partial numbers and chained cause: pickled, no key."""
-    page = [{"phoneNumber": f"+1415555{i:04}"} for i in range(50)]  # absent fields: UNSET
+    page = [{"phoneNumber": f"+1415555{i:04}"} for i in range(PAGE_MAX)]  # absent fields: UNSET
     pages = iter([httpx.Response(200, json={"numbers": page}), httpx.Response(402, json=FULL_BODY)])
     client = make_client(lambda request: next(pages), page_concurrency=1)
     with pytest.raises(APIStatusError) as caught:
-        await client.search("US", limit=100)
+        await client.search("US", limit=2 * PAGE_MAX)
     data = pickle.dumps(caught.value)
     assert API_KEY.encode() not in data
     copied = pickle.loads(data)
-    assert (copied.status_code, len(copied.partial_numbers)) == (402, 50)
+    assert (copied.status_code, len(copied.partial_numbers)) == (402, PAGE_MAX)
     assert copied.partial_numbers == caught.value.partial_numbers

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sandbox_support import get, phone_numbers
 
+from numbers_async._pagination import PAGE_MAX
 from numbers_async.sandbox import FEATURES, create_app
 
 
@@ -56,7 +57,7 @@ async def test_bearer_scheme_is_case_insensitive() -> None:
         ({"countryCode": ""}, "invalid_country_code", "countryCode"),
         ({"countryCode": "ZZ"}, "unsupported_country", "ZZ"),
         ({"countryCode": "US", "limit": "0"}, "invalid_limit", "limit"),
-        ({"countryCode": "US", "limit": "51"}, "invalid_limit", "limit"),
+        ({"countryCode": "US", "limit": str(PAGE_MAX + 1)}, "invalid_limit", "limit"),
         ({"countryCode": "US", "limit": "-1"}, "invalid_limit", "limit"),
         ({"countryCode": "US", "limit": "ten"}, "invalid_limit", "limit"),
         ({"countryCode": "US", "limit": "2.5"}, "invalid_limit", "limit"),

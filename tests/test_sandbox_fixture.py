@@ -48,9 +48,11 @@ def test_the_readme_example_passes_in_a_user_suite(pytester: pytest.Pytester) ->
 async def test_search_pages_through_the_sandbox(
     numbers_client: NumbersClient, numbers_sandbox: SandboxApp
 ) -> None:
-    """120 numbers come from three requests of a full page each, all distinct and matching."""
-    numbers = await numbers_client.search("US", features=["sms", "voice"], limit=120)
-    assert len({n.phone_number for n in numbers}) == 120
+    """Two pages and a part come from three requests of a full page each, all distinct and
+    matching."""
+    limit = 2 * PAGE_MAX + 20
+    numbers = await numbers_client.search("US", features=["sms", "voice"], limit=limit)
+    assert len({n.phone_number for n in numbers}) == limit
     assert all({"sms", "voice"} <= set(n.features or []) for n in numbers)
     assert [int(r.params["limit"]) for r in numbers_sandbox.requests] == [PAGE_MAX] * 3
     assert (numbers.stop_reason, numbers.exhausted) == ("limit", False)
@@ -86,9 +88,9 @@ async def test_quota_exhaustion_keeps_the_numbers_already_found(
     """After the quota, 402 is PaymentRequiredError, with earlier pages as partial_numbers."""
     numbers_sandbox.faults.quota = 1
     with pytest.raises(PaymentRequiredError) as caught:
-        await numbers_client.search("FR", limit=120)
+        await numbers_client.search("FR", limit=2 * PAGE_MAX + 20)
     assert caught.value.code == "usage_limit_exceeded"
-    assert len(caught.value.partial_numbers) == 50
+    assert len(caught.value.partial_numbers) == PAGE_MAX
 
 
 async def test_a_wrong_key_is_an_authentication_error(numbers_sandbox: SandboxApp) -> None:
