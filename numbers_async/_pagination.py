@@ -1,6 +1,7 @@
-"""Pagination-by-limit, the decisions: the API has no cursor and returns at most 50 numbers a
-request, so a search for N numbers repeats the request, de-duplicating by phoneNumber, until a
-stop rule holds. Everything here is pure; ``_pages.py`` does the I/O.
+"""Pagination-by-limit, the decisions: the API has no cursor and returns at most ``PAGE_MAX``
+numbers a request (the spec's ``limit`` maximum, 50), so a search for N numbers repeats the
+request, de-duplicating by phoneNumber, until a stop rule holds. Everything here is pure;
+``_pages.py`` does the I/O.
 
 The API may sample its inventory at random (each page a fresh sample: pages bring fewer new
 numbers as the inventory is used up) or repeat itself (the same first numbers every time). Both

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+from numbers_async._pagination import PAGE_MAX
+
 
 def phone(index: int) -> str:
     return f"+1415{index:07d}"
@@ -49,15 +51,16 @@ class Repeating(Inventory):
 
 
 class Trickle(Inventory):
-    """A full page of 49 numbers already sent and 1 new one, every time."""
+    """A full page of numbers already sent but 1 new one, every time."""
 
     def answer(self, limit: int) -> list[str]:
-        return [phone(index) for index in range(49)] + [phone(1000 + len(self.limits))]
+        old = [phone(index) for index in range(PAGE_MAX - 1)]
+        return [*old, phone(PAGE_MAX * 1000 + len(self.limits))]
 
 
 class IgnoresLimit(Inventory):
-    """Sends 50 new numbers whatever was asked."""
+    """Sends a full page of new numbers whatever was asked."""
 
     def answer(self, limit: int) -> list[str]:
-        start = 50 * len(self.limits)
-        return [phone(index) for index in range(start, start + 50)]
+        start = PAGE_MAX * len(self.limits)
+        return [phone(index) for index in range(start, start + PAGE_MAX)]

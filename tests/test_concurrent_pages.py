@@ -8,6 +8,7 @@ import pytest
 from helpers import numbers_body, until
 
 from numbers_async import NumbersClient, ProviderError
+from numbers_async._pagination import PAGE_MAX
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -52,7 +53,7 @@ async def test_in_flight_pages_are_bounded_and_never_ask_past_the_total(
     assert len(numbers) == 1000
     assert server.peak == concurrency
     assert sum(server.limits) == 1000
-    assert len(server.limits) == 20
+    assert len(server.limits) == 1000 // PAGE_MAX
 
 
 async def test_result_keeps_request_order_when_pages_finish_out_of_order(
@@ -71,7 +72,7 @@ async def test_short_page_stops_and_cancels_pages_in_flight(make_client: MakeCli
     server = SlowServer(delay=lambda index: 0.001 if index < 3 else 0.5)
     server.short_after = 2
     numbers = await make_client(server, page_concurrency=5).search("US", limit=1000)
-    assert len(numbers) == 50 + 50 + 3
+    assert len(numbers) == PAGE_MAX + PAGE_MAX + 3
     assert server.in_flight == 0  # the slow requests were cancelled, not awaited
     assert server.finished == 3
 
@@ -89,7 +90,9 @@ async def test_failed_page_cancels_the_others_and_carries_partial_numbers(
         if index == 3:
             return httpx.Response(502)
         await asyncio.sleep(0.001)
-        return httpx.Response(200, json=numbers_body([f"+1{index:04d}{n:06d}" for n in range(50)]))
+        return httpx.Response(
+            200, json=numbers_body([f"+1{index:04d}{n:06d}" for n in range(PAGE_MAX)])
+        )
 
     client = make_client(handler, page_concurrency=5, max_retries=0)
     with pytest.raises(ProviderError) as caught:
@@ -104,9 +107,9 @@ async def test_iter_search_reads_at_most_one_page_ahead(make_client: MakeClient)
     seen = 0
     async for _ in stream:
         seen += 1
-        if seen % 50 == 0:
+        if seen % PAGE_MAX == 0:
             await asyncio.sleep(0.01)  # a slow consumer: requests could race ahead
-            assert len(server.limits) <= seen // 50 + 1
+            assert len(server.limits) <= seen // PAGE_MAX + 1
         if seen == 200:
             break
     assert len(server.limits) <= 5

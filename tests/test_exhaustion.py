@@ -57,7 +57,7 @@ async def test_a_large_random_inventory_gives_exactly_the_limit(
     transport: str, streamed: bool, searches: int
 ) -> None:
     """Searches of 60 to 1,000 numbers from 15,000 sampled at random each return exactly
-    `limit` distinct numbers, none taking more than ceil(limit / 50) + 3 requests."""
+    `limit` distinct numbers, none taking more than ceil(limit / PAGE_MAX) + 3 requests."""
     inventory = RandomSample(15_000, seed=9)
     draw = random.Random(150)
     limits = [draw.choice(LIMITS) for _ in range(searches)]
@@ -106,7 +106,7 @@ async def test_a_small_random_inventory_is_collected_and_reported_exhausted(
 @pytest.mark.parametrize(
     ("inventory", "limit", "expected", "most_requests", "reason"),
     [
-        (Repeating(50), 500, 50, 12, "no_progress"),
+        (Repeating(PAGE_MAX), 10 * PAGE_MAX, PAGE_MAX, 12, "no_progress"),
         (Trickle(), 1000, None, 30, "no_progress"),
         (Repeating(30), 100, 30, 1, "short_page"),
         (IgnoresLimit(), 7, 7, 1, "limit"),
@@ -121,9 +121,10 @@ async def test_servers_that_repeat_or_misbehave(
     most_requests: int,
     reason: str,
 ) -> None:
-    """A server repeating its first 50 gives those 50 within 12 requests; one trickling a
+    """A server repeating its first page gives that page within 12 requests; one trickling a
     single new number per page is no progress (within 30); an inventory of 30 is one request;
-    a server ignoring `limit` never pushes the result past it. Every request asks 1 to 50."""
+    a server ignoring `limit` never pushes the result past it. Every request asks 1 to 50
+    (the spec's maximum)."""
     async with (
         serve(LoopbackServer(inventory=inventory)) as server,
         client_for(server, transport) as client,

@@ -27,6 +27,7 @@ from numbers_async._pagination import (
 )
 
 MakeClient = Callable[..., NumbersClient]
+P = PAGE_MAX  # the spec's maximum page size
 
 
 def numbered(start: int, count: int) -> list[str]:
@@ -51,21 +52,30 @@ def phones(numbers: list[AvailableNumber]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("limit", "size"), [(1, 1), (10, 10), (49, 49), (50, 50), (51, 50), (10_000, 50)]
+    ("limit", "size"),
+    [(1, 1), (10, 10), (P - 1, P - 1), (P, P), (P + 1, P), (10_000, P)],
 )
 def test_first_page_asks_for_the_limit_at_most_a_page(limit: int, size: int) -> None:
-    """The first request asks min(limit, 50): a search for 10 is one request of 10."""
+    """The first request asks min(limit, PAGE_MAX): a search for 10 is one request of 10."""
     assert first_page_size(limit) == size
 
 
 def test_continuation_pages_ask_for_a_full_page() -> None:
     """Every later request asks for the API's maximum, whatever is missing."""
-    assert continuation_page_size() == PAGE_MAX == 50
+    assert continuation_page_size() == PAGE_MAX
 
 
 @pytest.mark.parametrize(
     ("missing", "window", "wanted"),
-    [(1000, 5, 5), (200, 5, 4), (120, 5, 3), (51, 5, 2), (50, 5, 1), (1, 5, 1), (1000, 1, 1)],
+    [
+        (20 * P, 5, 5),
+        (4 * P, 5, 4),
+        (2 * P + 20, 5, 3),
+        (P + 1, 5, 2),
+        (P, 5, 1),
+        (1, 5, 1),
+        (20 * P, 1, 1),
+    ],
 )
 def test_pages_in_flight_are_bounded_by_what_is_missing(
     missing: int, window: int, wanted: int
@@ -147,46 +157,46 @@ def test_deduplicator_keeps_first_occurrence_in_order_and_counts_distinct() -> N
 SCENARIOS = [
     # (pages served, limit, limits asked, numbers returned, stop reason)
     (
-        [numbered(0, 50), numbered(50, 50), numbered(100, 50)],
-        120,
-        [50, 50, 50],
-        numbered(0, 120),
+        [numbered(0, P), numbered(P, P), numbered(2 * P, P)],
+        2 * P + 20,
+        [P, P, P],
+        numbered(0, 2 * P + 20),
         "limit",
     ),
     # duplicates dropped (first wins, order kept); every later page asks for a full page
     (
-        [numbered(0, 50), numbered(40, 50), numbered(90, 50)],
-        100,
-        [50, 50, 50],
-        numbered(0, 100),
+        [numbered(0, P), numbered(P - 10, P), numbered(2 * P - 10, P)],
+        2 * P,
+        [P, P, P],
+        numbered(0, 2 * P),
         "limit",
     ),
     # a short page means the inventory is exhausted
     (
-        [numbered(0, 50), numbered(50, 7), numbered(57, 50)],
-        500,
-        [50, 50],
-        numbered(0, 57),
+        [numbered(0, P), numbered(P, 7), numbered(P + 7, P)],
+        10 * P,
+        [P, P],
+        numbered(0, P + 7),
         "short_page",
     ),
     # a full page made partly of duplicates is not short: the search goes on
     (
-        [numbered(0, 50), numbered(25, 50), numbered(75, 50)],
-        100,
-        [50, 50, 50],
-        numbered(0, 100),
+        [numbered(0, P), numbered(P // 2, P), numbered(P + P // 2, P)],
+        2 * P,
+        [P, P, P],
+        numbered(0, 2 * P),
         "limit",
     ),
     # the same full page again: nothing new, no progress
     (
-        [numbered(0, 50), numbered(0, 50), numbered(50, 50)],
-        500,
-        [50, 50],
-        numbered(0, 50),
+        [numbered(0, P), numbered(0, P), numbered(P, P)],
+        10 * P,
+        [P, P],
+        numbered(0, P),
         "no_progress",
     ),
     # a server returning more than asked never pushes the result past the total
-    ([numbered(0, 80)], 30, [30], numbered(0, 30), "limit"),
+    ([numbered(0, P + 30)], 30, [30], numbered(0, 30), "limit"),
 ]
 
 
@@ -205,7 +215,8 @@ async def test_request_sequence_and_result(
     reason: str,
     concurrency: int,
 ) -> None:
-    """The first request asks min(limit, 50) and the others 50, results are de-duplicated and
+    """The first request asks min(limit, PAGE_MAX) and the others PAGE_MAX, results are
+    de-duplicated and
     every stop rule holds and is reported; with pages in flight together the result is exactly
     the one-at-a-time result (pages already in flight when a stop rule holds may add requests,
     never numbers)."""
@@ -216,7 +227,7 @@ async def test_request_sequence_and_result(
     assert numbers.requests == len(server.limits)
     one_at_a_time = server.limits if concurrency == 1 else server.limits[: len(asked)]
     assert one_at_a_time == asked
-    assert all(size == 50 for size in server.limits[1:])
+    assert all(size == P for size in server.limits[1:])
 
 
 async def test_empty_inventory_returns_empty_list(make_client: MakeClient) -> None:
@@ -228,11 +239,12 @@ async def test_empty_inventory_returns_empty_list(make_client: MakeClient) -> No
 
 async def test_iter_search_yields_same_sequence(make_client: MakeClient) -> None:
     """iter_search yields exactly what search returns, in order."""
-    pages = (numbered(0, 50), numbered(40, 50), numbered(90, 10))  # then the inventory runs out
-    expected = await make_client(PagedServer(*pages)).search("US", limit=110)
-    streamed = [n async for n in make_client(PagedServer(*pages)).iter_search("US", limit=110)]
+    pages = (numbered(0, P), numbered(P - 10, P), numbered(2 * P - 10, 10))  # then it runs out
+    limit = 2 * P + 10
+    expected = await make_client(PagedServer(*pages)).search("US", limit=limit)
+    streamed = [n async for n in make_client(PagedServer(*pages)).iter_search("US", limit=limit)]
     assert phones(streamed) == phones(expected)
-    assert len(streamed) == 100
+    assert len(streamed) == 2 * P
 
 
 @pytest.mark.parametrize("concurrency", [1, 5])
@@ -248,31 +260,31 @@ async def test_iter_search_is_lazy_and_stops_when_caller_breaks(
         if len(sent) > 2:
             await asyncio.sleep(0.01)
             return httpx.Response(502)
-        return httpx.Response(200, json=numbers_body(numbered(len(sent) * 100, 50)))
+        return httpx.Response(200, json=numbers_body(numbered(len(sent) * 2 * P, P)))
 
     client = make_client(handler, page_concurrency=concurrency, max_retries=5)
-    stream = client.iter_search("US", limit=200)
+    stream = client.iter_search("US", limit=4 * P)
     assert sent == []
     got = []
     async for number in stream:
         got.append(number)
-        if len(got) == 60:  # inside the second page
+        if len(got) == P + 10:  # inside the second page
             break
     assert other_tasks() == []  # nothing left running that could send another request
-    assert sent == [50, 50]
+    assert sent == [P, P]
     assert client.requests_sent == 2
 
 
 async def test_failure_on_a_later_page_carries_partial_numbers(make_client: MakeClient) -> None:
     """A page that fails for good raises with the numbers gathered before it."""
     responses = iter(
-        [httpx.Response(200, json=numbers_body(numbered(0, 50)))]
+        [httpx.Response(200, json=numbers_body(numbered(0, P)))]
         + [httpx.Response(502, json=seed_error())] * 3
     )
     client = make_client(lambda request: next(responses), max_retries=2, page_concurrency=1)
     with pytest.raises(ProviderError) as caught:
-        await client.search("US", limit=100)
-    assert phones(caught.value.partial_numbers) == numbered(0, 50)
+        await client.search("US", limit=2 * P)
+    assert phones(caught.value.partial_numbers) == numbered(0, P)
     assert caught.value.attempts == 3
 
 
@@ -286,7 +298,7 @@ async def test_failure_on_first_page_has_empty_partial_numbers(make_client: Make
 
 def test_iter_search_checks_its_arguments_at_the_call(make_client: MakeClient) -> None:
     """A bad argument raises when iter_search is called, before any iteration or request."""
-    server = PagedServer(numbered(0, 50))
+    server = PagedServer(numbered(0, P))
     client = make_client(server)
     with pytest.raises(InvalidRequestError) as caught:
         client.iter_search("USA")
@@ -300,11 +312,11 @@ def test_iter_search_checks_its_arguments_at_the_call(make_client: MakeClient) -
 @pytest.mark.parametrize("concurrency", [1, 5])
 async def test_iter_search_says_why_it_ended(make_client: MakeClient, concurrency: int) -> None:
     """Once the stream ends, it reports the stop reason, pages and requests like search()."""
-    server = PagedServer(numbered(0, 50), numbered(50, 50), numbered(100, 7))
-    stream = make_client(server).iter_search("US", limit=500, page_concurrency=concurrency)
+    server = PagedServer(numbered(0, P), numbered(P, P), numbered(2 * P, 7))
+    stream = make_client(server).iter_search("US", limit=10 * P, page_concurrency=concurrency)
     assert (stream.stop_reason, stream.exhausted) == (None, False)
     numbers = [number async for number in stream]
-    assert phones(numbers) == numbered(0, 107)
+    assert phones(numbers) == numbered(0, 2 * P + 7)
     assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 3)
     assert stream.requests == len(server.limits)
 
