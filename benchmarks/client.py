@@ -62,6 +62,21 @@ async def _raw_httpx(base_url: str, aiohttp_transport: bool) -> Any:
 
 
 @asynccontextmanager
+async def _raw_httpx2(base_url: str) -> Any:
+    import httpx2
+
+    async with httpx2.AsyncClient() as client:
+        url = base_url + PATH
+
+        async def search() -> int:
+            response = await client.get(url, params=PARAMS, headers=HEADERS)
+            response.raise_for_status()
+            return _check(len(response.json()["numbers"]))
+
+        yield search
+
+
+@asynccontextmanager
 async def _raw_aiohttp(base_url: str) -> Any:
     import aiohttp
 
@@ -97,7 +112,7 @@ async def _generated(base_url: str) -> Any:
 
 
 def facade(base_url: str, variant: str, page_concurrency: int | None = None) -> Any:
-    """A NumbersClient for a facade variant ("facade-httpx" or "facade-aiohttp")."""
+    """A NumbersClient for a facade variant ("facade-httpx", "facade-httpx2", "facade-aiohttp")."""
     from numbers_async import NumbersClient
 
     options: dict[str, Any] = {"transport": variant.removeprefix("facade-")}
@@ -124,6 +139,8 @@ def searcher(variant: str, base_url: str) -> AbstractAsyncContextManager[Search]
         return _raw_httpx(base_url, aiohttp_transport=True)
     if variant == "raw-aiohttp":
         return _raw_aiohttp(base_url)
+    if variant == "raw-httpx2":
+        return _raw_httpx2(base_url)
     if variant == "generated":
         return _generated(base_url)
     if variant.startswith("facade-"):

@@ -121,10 +121,12 @@ def method(results: Results) -> str:
   the library's defaults as a user would: `raw-httpx` is `httpx.AsyncClient().get(...)` +
   `.json()`; `raw-aiohttp` is `aiohttp.ClientSession().get(...)` + `.json()` (the floor);
   `generated` is `numbers_api.AuthenticatedClient` + `search_available_numbers.asyncio_detailed`;
-  `facade-httpx` / `facade-aiohttp` are `NumbersClient(transport="httpx" | "aiohttp").search(...)`;
-  `httpx-over-aiohttp` is `httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())`, for
-  reference. Every search asks for 50 numbers and checks it got 50. Each job warms up (connections
-  open) before its timed section.
+  `facade-httpx` / `facade-httpx2` / `facade-aiohttp` are
+  `NumbersClient(transport="httpx" | "httpx2" | "aiohttp").search(...)`; `raw-httpx2` is
+  `httpx2.AsyncClient().get(...)` + `.json()`; `httpx-over-aiohttp` is
+  `httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())`, for reference. Every search
+  asks for 50 numbers and checks it got 50. Each job warms up (connections open) before its
+  timed section.
 - **Rounds**: {results.sizes["rounds"]}; each round runs every variant once per workload, the
   order rotated each round. Figures are `median (min{DASH}max)` over rounds; a ratio is computed
   within each round against that round's `raw-httpx` (or the named baseline), then summarised.

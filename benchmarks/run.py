@@ -32,6 +32,8 @@ VARIANTS = (
     "facade-httpx",
     "facade-aiohttp",
     "httpx-over-aiohttp",
+    "raw-httpx2",
+    "facade-httpx2",
 )
 
 
@@ -221,7 +223,8 @@ def measure(sizes: Sizes, pin: bool, one_process: bool) -> Results:
                 result = {"import_us": import_time_us(module, hidden)}
                 results.add("W5", f"{module} ({setting})", result)
     results.lazy_modules = modules_loaded_by(
-        "import numbers_async", ("aiohttp", "httpx_aiohttp", "numbers_async._aiohttp")
+        "import numbers_async",
+        ("aiohttp", "httpx_aiohttp", "numbers_async._aiohttp", "httpx2", "numbers_async._httpx2"),
     )
     results.dedup_bytes = {n: dedup_set_bytes(n) for n in (sizes.w4_small, sizes.w4_large)}
     results.load_after = os.getloadavg()

@@ -80,6 +80,20 @@ def targets(results: Results) -> list[Target]:
             lambda v: v >= 0.85,
         ),
         _target(
+            "W1 facade-httpx2 CPU / search",
+            f"<= 1.0{x} raw httpx",
+            _versus(r, "W1", "facade-httpx2", BASELINE, "µs"),
+            r.ratios("W1", "facade-httpx2", cpu_us),
+            lambda v: v <= 1.0,
+        ),
+        _target(
+            "W2 facade-httpx2 searches/s",
+            f">= 2{x} raw httpx",
+            _versus(r, "W2", "facade-httpx2", BASELINE, "/s"),
+            r.ratios("W2", "facade-httpx2", rate),
+            lambda v: v >= 2,
+        ),
+        _target(
             "W2 facade-httpx searches/s",
             f">= 0.85{x} raw httpx",
             _versus(r, "W2", "facade-httpx", BASELINE, "/s"),

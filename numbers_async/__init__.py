@@ -12,6 +12,7 @@ from ._filters import SearchFilters
 from ._json import to_json_dict
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
+from ._timeouts import Timeouts
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -26,6 +27,7 @@ from .errors import (
     PaymentRequiredError,
     ProviderError,
     RateLimitError,
+    ResponseHeaders,
     ResponseValidationError,
     UnexpectedStatusError,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "PaymentRequiredError",
     "ProviderError",
     "RateLimitError",
+    "ResponseHeaders",
     "ResponseValidationError",
     "RetryBudget",
     "RetryInfo",
@@ -58,6 +61,7 @@ __all__ = [
     "SearchInfo",
     "SearchResult",
     "SearchStream",
+    "Timeouts",
     "UnexpectedStatusError",
     "Unset",
     "__version__",

@@ -28,6 +28,7 @@ from ._request import Requester
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._tracing import tracing_hooks
+from ._timeouts import Timeouts
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError
@@ -52,7 +53,8 @@ class NumbersClient:
     """Searches available phone numbers; safe to share among thousands of concurrent tasks.
 
     ``api_key`` and ``base_url`` fall back to ``NUMBERS_API_KEY`` and ``NUMBERS_BASE_URL``.
-    ``timeout`` (seconds or an ``httpx.Timeout``) applies to every request. Pages that fail
+    ``timeout`` (seconds, or ``Timeouts(connect=, read=, pool=)``; an ``httpx.Timeout`` is
+    accepted too) applies to every request. Pages that fail
     with 429, 502, 503, 504, a connection error or a timeout are retried up to ``max_retries``
     times (default 2) with full-jitter backoff from ``retry_initial_delay`` (0.5 s) up to
     ``retry_max_delay`` (8 s), or after the ``Retry-After`` the server asks for when longer.
@@ -94,7 +96,7 @@ class NumbersClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | Timeouts | httpx.Timeout = 30.0,
         max_retries: int | None = None,
         retry_initial_delay: float | None = None,
         retry_max_delay: float | None = None,

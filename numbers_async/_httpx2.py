@@ -1,10 +1,15 @@
 """httpx2 (Pydantic's maintained continuation of httpx, on httpcore2) as an engine under httpx.
 
 The facade speaks httpx: its requests, responses and errors are httpx's, whatever moves the
-bytes. Here an httpx transport hands each request to httpx2 (its own transport for the owned
-pool, or a caller's ``httpx2.AsyncClient``) and maps back what comes out, every httpx2 error to
-the httpx error of the same name, so all three engines surface the same NumbersError. The body
-is passed on raw: httpx decodes it, exactly as on the other engines.
+bytes. Here an httpx transport hands each request to httpx2's engine and maps back what comes
+out, every httpx2 or httpcore2 error to the httpx error of the same name (httpx2 kept httpx's
+names), so all three engines surface the same NumbersError. The body is passed on raw: httpx
+decodes it, exactly as on the other engines.
+
+The owned pool is httpcore2's connection pool itself, driven as httpx drives httpcore's: going
+through httpx2's client and request objects as well would cost a third more CPU per request.
+A caller's ``httpx2.AsyncClient`` is sent through whole, so its auth, redirects, cookies and
+mounts apply.
 
 httpx2 is imported only when selected, so ``import numbers_async`` does not need it.
 """
@@ -15,16 +20,26 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpcore2
 import httpx
 import httpx2
 
 from ._transports import no_cookies
 
-__all__ = ["CallerHttpx2Client", "Httpx2Transport", "owned_httpx2_transport"]
+__all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
+
+_ENGINE_ERRORS = (
+    httpx2.HTTPError,
+    httpcore2.TimeoutException,
+    httpcore2.NetworkError,
+    httpcore2.ProtocolError,
+    httpcore2.ProxyError,
+    httpcore2.UnsupportedProtocol,
+)
 
 
-def _httpx_error(exc: httpx2.HTTPError) -> httpx.HTTPError:
-    """The httpx exception of the same class name (httpx2 kept httpx's tree and names)."""
+def _httpx_error(exc: Exception) -> httpx.HTTPError:
+    """The httpx exception of the same class name (httpx2 and httpcore2 kept httpx's names)."""
     cls: Any = getattr(httpx, type(exc).__name__, None)
     if not (isinstance(cls, type) and issubclass(cls, httpx.RequestError)):
         cls = httpx.TransportError
@@ -36,8 +51,59 @@ def _httpx_error(exc: httpx2.HTTPError) -> httpx.HTTPError:
 def _mapped_errors() -> Iterator[None]:
     try:
         yield
-    except httpx2.HTTPError as exc:
+    except _ENGINE_ERRORS as exc:
         raise _httpx_error(exc) from exc
+
+
+class _PoolStream(httpx.AsyncByteStream):
+    """An httpcore2 response body, with its errors mapped."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _mapped_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _mapped_errors():
+            await self._stream.aclose()
+
+
+class Httpcore2Transport(httpx.AsyncBaseTransport):
+    """httpx's own transport, on httpcore2's connection pool (what ``transport="httpx2"`` owns)."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self.pool = httpcore2.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        forwarded = httpcore2.Request(
+            method=request.method,
+            url=httpcore2.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _mapped_errors():
+            response = await self.pool.handle_async_request(forwarded)
+        return httpx.Response(
+            response.status,
+            headers=response.headers,
+            stream=_PoolStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
 
 
 class _RawStream(httpx.AsyncByteStream):
@@ -57,11 +123,10 @@ class _RawStream(httpx.AsyncByteStream):
 
 
 class Httpx2Transport(httpx.AsyncBaseTransport):
-    """Sends httpx requests through httpx2: an owned ``httpx2.AsyncHTTPTransport``, or a
-    caller's ``httpx2.AsyncClient`` (its auth, redirects, cookies and mounts then apply)."""
+    """Sends httpx requests through a caller's ``httpx2.AsyncClient``, never closing it."""
 
-    def __init__(self, engine: httpx2.AsyncHTTPTransport | httpx2.AsyncClient) -> None:
-        self.engine = engine
+    def __init__(self, client: httpx2.AsyncClient) -> None:
+        self.client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -73,21 +138,13 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
             extensions=request.extensions,
         )
         with _mapped_errors():
-            if isinstance(self.engine, httpx2.AsyncClient):
-                response = await self.engine.send(forwarded, stream=True)
-            else:
-                response = await self.engine.handle_async_request(forwarded)
+            response = await self.client.send(forwarded, stream=True)
         return httpx.Response(
             response.status_code,
             headers=response.headers.raw,
             stream=_RawStream(response),
             extensions=response.extensions,
         )
-
-    async def aclose(self) -> None:
-        """Close an owned transport; a caller's client is the caller's to close."""
-        if isinstance(self.engine, httpx2.AsyncHTTPTransport):
-            await self.engine.aclose()
 
 
 class CallerHttpx2Client(httpx.AsyncClient):
@@ -100,16 +157,3 @@ class CallerHttpx2Client(httpx.AsyncClient):
     @property
     def is_closed(self) -> bool:
         return self.caller_client.is_closed or super().is_closed
-
-
-def owned_httpx2_transport(limits: httpx.Limits) -> Httpx2Transport:
-    """A pooled httpx2 transport with ``limits``."""
-    return Httpx2Transport(
-        httpx2.AsyncHTTPTransport(
-            limits=httpx2.Limits(
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-            )
-        )
-    )

@@ -39,10 +39,10 @@ def owned_http_client(
     engine: httpx.AsyncBaseTransport
     if transport == "httpx2":
         try:
-            from ._httpx2 import owned_httpx2_transport
+            from ._httpx2 import Httpcore2Transport
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
-        engine = owned_httpx2_transport(REUSING_LIMITS)
+        engine = Httpcore2Transport(REUSING_LIMITS)
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport

@@ -13,6 +13,7 @@ import httpx
 from . import _spec
 from ._auth import KEY_HEADER, Secret
 from ._filters import SearchFilters
+from ._timeouts import Timeouts
 from .errors import InvalidRequestError
 
 _FEATURE = re.compile(r"[^\s,]+")
@@ -130,21 +131,24 @@ def base_url(value: object) -> str:
 
 
 def timeout(value: object) -> httpx.Timeout:
-    """Finite seconds > 0, or an httpx.Timeout whose four parts all are: every request needs
-    a timeout that can expire."""
+    """Finite seconds > 0, a Timeouts or an httpx.Timeout whose parts all are: every request
+    needs a timeout that can expire."""
+    if isinstance(value, Timeouts):
+        value = httpx.Timeout(
+            connect=value.connect, read=value.read, write=value.read, pool=value.pool
+        )
     if isinstance(value, httpx.Timeout):
         parts = (value.connect, value.read, value.write, value.pool)
         if not all(_finite_number(part) and part > 0 for part in parts):
             raise InvalidRequestError(
                 "timeout",
-                f"timeout must set connect, read, write and pool to finite seconds > 0, "
-                f"got {value!r}",
+                f"timeout must set every part to finite seconds > 0, got {value!r}",
             )
         return value
     if not _finite_number(value) or not value > 0:
         raise InvalidRequestError(
             "timeout",
-            f"timeout must be finite seconds > 0 or an httpx.Timeout, got {value!r}",
+            f"timeout must be finite seconds > 0 or a Timeouts, got {value!r}",
         )
     return httpx.Timeout(float(value))
 

@@ -26,6 +26,7 @@ becomes ``None``: it holds the request, whose headers carry the API key.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +50,35 @@ __all__ = [
     "PaymentRequiredError",
     "ProviderError",
     "RateLimitError",
+    "ResponseHeaders",
     "ResponseValidationError",
     "UnexpectedStatusError",
     "error_from_response",
 ]
+
+
+class ResponseHeaders(Mapping[str, str]):
+    """A response's headers, read-only: names case-insensitive, a repeated header's values
+    joined by ", " (as HTTP allows); an engine-free, picklable copy."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        joined: dict[str, str] = {}
+        for name, value in items:
+            key = name.lower()
+            joined[key] = f"{joined[key]}, {value}" if key in joined else value
+        self._headers = joined
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __repr__(self) -> str:
+        return f"ResponseHeaders({self._headers!r})"
 
 
 class NumbersError(Exception):
@@ -93,7 +119,9 @@ class ClientClosedError(NumbersError, RuntimeError):
 class APIStatusError(NumbersError):
     """The API answered with a non-2xx status; the seed's error body is unwrapped onto it.
 
-    ``response`` is the engine's response (None on a copy or an unpickled error).
+    ``headers`` (a read-only ``ResponseHeaders``) and ``body`` (bytes; empty when the body could
+    not be decoded) are the response's own, on every engine and after pickling; ``response`` is
+    the engine's response (None on a copy or an unpickled error).
     ``retry_after`` is the seconds its ``Retry-After`` header asked for (RFC 9110 delta-seconds
     or HTTP-date, not clamped; a past date reads 0.0), or None when it sent none or an invalid one.
     """
@@ -115,6 +143,8 @@ class APIStatusError(NumbersError):
     ) -> None:
         self.response = response
         self.status_code = response.status_code
+        self.headers = ResponseHeaders(response.headers.multi_items())
+        self.body = _content(response) or b""
         self.attempts = attempts
         self.tracking_id = tracking_id
         self.code = code
@@ -188,13 +218,16 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseValidationError(NumbersError):
-    """A 2xx response whose body is not the documented shape."""
+    """A 2xx response whose body is not the documented shape; ``headers`` and ``body`` as on
+    APIStatusError (empty when there was no response)."""
 
     def __init__(self, problem: str, *, response: httpx.Response | None, attempts: int) -> None:
         status = response.status_code if response is not None else None
         super().__init__(f"{status or 'undecodable'} response body is invalid: {problem}")
         self.response = response
         self.status_code = status
+        self.headers = ResponseHeaders(() if response is None else response.headers.multi_items())
+        self.body = (None if response is None else _content(response)) or b""
         self.problem = problem
         self.attempts = attempts
 

@@ -11,7 +11,7 @@ import httpx
 import httpx2
 
 from numbers_async import NumbersClient
-from numbers_async._httpx2 import Httpx2Transport
+from numbers_async._httpx2 import Httpcore2Transport, Httpx2Transport
 
 BASE_URL = "http://numbers.test"
 API_KEY = "sk_test_s3cr3t_KEY_value"
@@ -63,10 +63,10 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> bool:
 def connections_in_use(client: NumbersClient) -> int:
     """Connections the client's pool holds that are not idle (a leak when no search runs)."""
     pool: Any = client._requester.http._transport
-    if isinstance(pool, Httpx2Transport):
-        pool = pool.engine if isinstance(pool.engine, httpx2.AsyncHTTPTransport) else None
-        if pool is None:  # a caller's httpx2.AsyncClient
-            pool = client._requester.http.caller_client._transport  # type: ignore[attr-defined]
+    if isinstance(pool, Httpx2Transport):  # a caller's httpx2.AsyncClient
+        pool = pool.client._transport
+    if isinstance(pool, Httpcore2Transport):
+        return sum(not connection.is_idle() for connection in pool.pool.connections)
     if isinstance(pool, (httpx.AsyncHTTPTransport, httpx2.AsyncHTTPTransport)):
         return sum(not connection.is_idle() for connection in pool._pool.connections)
     return len(pool.client.connector._acquired)

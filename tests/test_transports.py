@@ -2,13 +2,14 @@
 
 import asyncio
 import math
+import pickle
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
-from loopback import LoopbackServer, serve
+from loopback import SEED_ERROR, LoopbackServer, serve
 
 from numbers_async import (
     APIConnectionError,
@@ -16,8 +17,10 @@ from numbers_async import (
     ClientClosedError,
     InvalidRequestError,
     NumbersClient,
+    PaymentRequiredError,
     ProviderError,
     RetryPolicy,
+    Timeouts,
 )
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._transports import Transport
@@ -147,3 +150,34 @@ def test_http_client_must_be_an_async_client_of_httpx_or_httpx2() -> None:
     """http_client= refuses anything but an httpx or httpx2 AsyncClient, naming both."""
     with pytest.raises(InvalidRequestError, match=r"httpx2\.AsyncClient"):
         NumbersClient(API_KEY, base_url="http://127.0.0.1:1", http_client=httpx2.Client())  # type: ignore[arg-type]
+
+
+async def test_status_errors_carry_the_responses_headers_and_body(
+    server: LoopbackServer, transport: str
+) -> None:
+    """A 402 on any engine: the error holds its headers (read-only, any case) and raw body."""
+    server.script = ["402"]
+    server.error_headers = [("X-Request-Id", b"req-7"), ("Vary", b"a"), ("Vary", b"b")]
+    async with client_for(server, transport) as client:
+        with pytest.raises(PaymentRequiredError) as caught:
+            await client.search("US")
+    error = caught.value
+    assert error.headers["x-request-id"] == error.headers["X-Request-ID"] == "req-7"
+    assert error.headers["vary"] == "a, b"
+    assert error.body == SEED_ERROR
+    with pytest.raises(TypeError):
+        error.headers["x-request-id"] = "changed"  # type: ignore[index]
+    copy = pickle.loads(pickle.dumps(error))
+    assert (dict(copy.headers), copy.body) == (dict(error.headers), error.body)
+
+
+async def test_timeouts_bound_a_stalled_read_on_every_engine(
+    server: LoopbackServer, transport: str
+) -> None:
+    """timeout=Timeouts(read=0.2): a server that never answers raises APITimeoutError."""
+    server.script = ["stall"]
+    timeouts = Timeouts(connect=1.0, read=0.2, pool=1.0)
+    async with client_for(server, transport, timeout=timeouts, max_retries=0) as client:
+        with pytest.raises(APITimeoutError):
+            async with asyncio.timeout(5):
+                await client.search("US")

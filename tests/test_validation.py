@@ -7,7 +7,7 @@ import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, numbers_body
 
-from numbers_async import InvalidRequestError, NumbersClient
+from numbers_async import InvalidRequestError, NumbersClient, Timeouts
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -97,6 +97,8 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("timeout", {"timeout": httpx.Timeout(-1.0)}),
     ("timeout", {"timeout": httpx.Timeout(5.0, pool=None)}),
     ("timeout", {"timeout": True}),
+    ("timeout", {"timeout": Timeouts(connect=0)}),
+    ("timeout", {"timeout": Timeouts(read=float("inf"))}),
     ("max_retries", {"max_retries": -1}),
     ("max_retries", {"max_retries": 1.5}),
     ("retry_initial_delay", {"retry_initial_delay": -0.1}),
