@@ -43,6 +43,7 @@ class Requester:
         "__weakref__",
         "_detached",
         "_interrupted",
+        "_loop",
         "_running",
         "_urls",
         "base_url",
@@ -80,6 +81,7 @@ class Requester:
         self.requests_sent = 0
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
         self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop its pool belongs to
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
         # Attempts on an httpcore 1.x pool run detached from their caller (see _cancel.py).
         pool_size = unsafe_pool_size(http)
@@ -128,6 +130,17 @@ class Requester:
         if self._detached is not None:
             await self._detached.settle(cancel=cancel)
 
+    def _check_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Refuse a second event loop: pooled connections belong to the loop that opened them,
+        and every engine fails differently on another (aiohttp under uvloop aborts)."""
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ClientClosedError(
+                "this NumbersClient belongs to the event loop it first searched on; create one "
+                "client per event loop (each asyncio.run() starts a new one)"
+            )
+
     async def fetch(
         self, request: dict[str, Any], search: SearchInfo | None = None
     ) -> list[AvailableNumber]:
@@ -135,6 +148,7 @@ class Requester:
         within ``search``'s deadline."""
         task = asyncio.current_task()
         assert task is not None
+        self._check_loop(task.get_loop())
         self._running.add(task)
         try:
             return await self._fetch(request, search)

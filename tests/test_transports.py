@@ -9,7 +9,7 @@ from typing import Any, cast
 import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
-from loopback import SEED_ERROR, LoopbackServer, serve
+from loopback import SEED_ERROR, LoopbackServer, serve, serve_in_thread
 
 from numbers_async import (
     APIConnectionError,
@@ -181,3 +181,24 @@ async def test_timeouts_bound_a_stalled_read_on_every_engine(
         with pytest.raises(APITimeoutError):
             async with asyncio.timeout(5):
                 await client.search("US")
+
+
+def test_a_second_event_loop_gets_a_clear_error(transport: str) -> None:
+    """A client searched from a second event loop: ClientClosedError naming the cause, no crash,
+    and the client still works (and closes) on the loop it belongs to."""
+    server = LoopbackServer()
+    with asyncio.Runner() as server_runner:
+        serving = serve_in_thread(server)
+        server_runner.run(serving.__aenter__())
+        try:
+            with asyncio.Runner() as first_loop:
+                client = client_for(server, transport)
+                first_loop.run(client.search("US", limit=5))
+                with pytest.raises(ClientClosedError, match="event loop"):
+                    asyncio.run(client.search("US", limit=5))
+                again = first_loop.run(client.search("US", limit=5))
+                first_loop.run(client.aclose())
+        finally:
+            server_runner.run(serving.__aexit__(None, None, None))
+    assert len(again) == 5
+    assert server.requests == 2
