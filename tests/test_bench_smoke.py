@@ -31,4 +31,4 @@ def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
     assert [section for section in SECTIONS if section not in report] == []
     assert [name for name in VARIANTS if f"| `{name}` |" not in report] == []
     verdicts = ("| pass |", "| **FAIL** |", "| reference |")
-    assert sum(report.count(verdict) for verdict in verdicts) == 14  # one row per target in benchmarks/targets.py
+    assert sum(report.count(verdict) for verdict in verdicts) == 14  # targets.py rows
