@@ -150,6 +150,7 @@ class NumbersClient:
             max_response_bytes=body_limit,
             budget=None if retry_budget is None else RetryLedger(retry_budget),
             hooks=hook_set,
+            attempt_limit=check.attempt_limit(timeout),
         )
 
     def __repr__(self) -> str:

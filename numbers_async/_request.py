@@ -46,6 +46,7 @@ class Requester:
         "_loop",
         "_running",
         "_urls",
+        "attempt_limit",
         "base_url",
         "budget",
         "closed",
@@ -68,9 +69,13 @@ class Requester:
         budget: RetryLedger | None,
         hooks: HookSet,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        attempt_limit: float | None = None,
     ) -> None:
         self.http = http
         self.max_response_bytes = max_response_bytes
+        # Seconds one whole attempt may take: the engines bound each phase (each read) alone,
+        # so a server dripping a byte at a time would otherwise hold an attempt for ever.
+        self.attempt_limit = attempt_limit
         self.base_url = base_url
         self.options = options  # per-request headers/timeout; empty when set on ``http`` itself
         self.policy = policy
@@ -300,14 +305,21 @@ class Requester:
     async def _exchange(
         self, request: httpx.Request
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
-        """Send ``request`` and read its whole response, which is then closed."""
-        response = await self.http.send(request, stream=True)
+        """Send ``request`` and read its whole response, which is then closed, within
+        ``attempt_limit`` (an httpx.ReadTimeout past it, as the engines raise for one read)."""
         try:
-            await read_limited(response, self.max_response_bytes)
-        except httpx.DecodingError as exc:
-            return response, exc
-        finally:
-            await response.aclose()
+            async with asyncio.timeout(self.attempt_limit):
+                response = await self.http.send(request, stream=True)
+                try:
+                    await read_limited(response, self.max_response_bytes)
+                except httpx.DecodingError as exc:
+                    return response, exc
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                f"the whole attempt took more than {self.attempt_limit} s", request=request
+            ) from None
         return response, None
 
 

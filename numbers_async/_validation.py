@@ -153,6 +153,17 @@ def timeout(value: object) -> httpx.Timeout:
     return httpx.Timeout(float(value))
 
 
+def attempt_limit(value: float | Timeouts | httpx.Timeout) -> float:
+    """The seconds one whole attempt may take: ``timeout`` seconds, or the sum of the parts
+    (every part of a validated timeout is finite)."""
+    if isinstance(value, Timeouts):
+        return value.connect + value.read + value.pool
+    if isinstance(value, httpx.Timeout):
+        parts = (value.connect, value.read, value.write, value.pool)
+        return sum(part for part in parts if part is not None)
+    return float(value)
+
+
 def _finite_number(value: object) -> TypeGuard[float]:
     """An int or float (not bool) that is neither infinite nor NaN."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -7,8 +7,9 @@ caller can tell its answer from another's; an ``inventory`` function of the ``li
 chooses the phone numbers instead), "502" or any other three-digit status a seed error
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
-to hang up), "garbage" sends bytes that are not HTTP. ``latency`` (low, high) delays each answer
-by a seeded uniform draw. ``heads`` keeps every request head read.
+to hang up), "drip" sends a good answer's body one byte every 50 ms, "garbage" sends bytes that
+are not HTTP. ``latency`` (low, high) delays each answer by a seeded uniform draw. ``heads``
+keeps every request head read.
 ``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
 its own, for load tests whose client keeps the test's loop busy.
 """
@@ -147,6 +148,12 @@ class LoopbackServer:
             writer.write(body[: len(body) // 2])
             await writer.drain()
             return False
+        if behaviour == "drip":  # a byte every 50 ms: no single read ever waits long
+            for index in range(len(body)):
+                writer.write(body[index : index + 1])
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            return True
         writer.write(body)
         await writer.drain()
         return True

@@ -3,6 +3,7 @@
 import asyncio
 import math
 import pickle
+import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -202,3 +203,17 @@ def test_a_second_event_loop_gets_a_clear_error(transport: str) -> None:
             server_runner.run(serving.__aexit__(None, None, None))
     assert len(again) == 5
     assert server.requests == 2
+
+
+async def test_timeout_bounds_a_whole_attempt_against_a_dripping_server(
+    server: LoopbackServer, transport: str
+) -> None:
+    """timeout=0.5 against a body dripped a byte every 50 ms (no single read is slow): the
+    attempt ends as APITimeoutError after about 0.5 s on every engine."""
+    server.script = ["drip"]
+    async with client_for(server, transport, timeout=0.5, max_retries=0) as client:
+        started = time.perf_counter()
+        with pytest.raises(APITimeoutError, match="whole attempt"):
+            await client.search("US", limit=10)
+        elapsed = time.perf_counter() - started
+    assert 0.5 <= elapsed < 1.5
