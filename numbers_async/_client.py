@@ -219,6 +219,8 @@ class NumbersClient:
         derived._owns_http = False
         derived._derived = True
         derived._requester = parent.derive(policy, request_options)
+        if "timeout" in options:
+            derived._requester.attempt_limit = check.attempt_limit(options["timeout"])
         return derived
 
     @property

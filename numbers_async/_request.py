@@ -12,7 +12,7 @@ import httpx
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
-from ._cancel import DetachedAttempts, unsafe_pool_size
+from ._cancel import DetachedAttempts, queued_pool
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from .errors import (
@@ -88,9 +88,10 @@ class Requester:
         self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop its pool belongs to
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
-        # Attempts on an httpcore 1.x pool run detached from their caller (see _cancel.py).
-        pool_size = unsafe_pool_size(http)
-        self._detached = None if pool_size is None else DetachedAttempts(pool_size)
+        # Attempts queue in front of httpcore's pools, and on httpcore 1.x's run detached from
+        # their caller (see _cancel.py).
+        queued = queued_pool(http)
+        self._detached = None if queued is None else DetachedAttempts(queued[0], detach=queued[1])
 
     def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
         """A requester with other settings sharing this one's pool, budget, hooks and family."""
@@ -102,9 +103,12 @@ class Requester:
             max_response_bytes=self.max_response_bytes,
             budget=self.budget,
             hooks=self.hooks,
+            attempt_limit=self.attempt_limit,
         )
         derived.family = self.family
         derived._urls = self._urls
+        derived._detached = self._detached  # one queue in front of the one pool
+        derived._loop = self._loop
         self.family.add(derived)
         return derived
 
