@@ -20,8 +20,10 @@ thousands of queued requests on every pool operation. ``aclose()`` cancels every
 attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
 pool closes with it.
 
-Measured (tests/test_cancellation.py, the storm): without this, 1,000 searches cancelled after
-0-50 ms leave all 100 connections of the default pool busy for good; with it, none.
+Measured (tests/test_storm.py): without this, 600 searches cancelled after 0-50 ms leave the
+default pool's connections busy for good (1,000 leave all 100, and the storm itself takes
+20-40 s); with it, none, in about 2 s. The owned httpcore2 pool is queued in front of too, not
+for safety but for speed (``queued_pool``).
 """
 
 from __future__ import annotations
