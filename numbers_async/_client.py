@@ -27,8 +27,8 @@ from ._query import Query
 from ._request import Requester
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
-from ._tracing import tracing_hooks
 from ._timeouts import Timeouts
+from ._tracing import tracing_hooks
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError
