@@ -120,16 +120,16 @@ async def test_deadline_cuts_a_stalled_request_on_both_transports(transport: str
             base_url=server.base_url,
             transport=cast(Transport, transport),
             timeout=30,
-            deadline=0.2,
+            deadline=0.5,  # room for the request to reach the server on a loaded machine
         ) as client,
     ):
         started = time.perf_counter()
         with pytest.raises(APITimeoutError) as caught:
             await client.search("US")
         elapsed = time.perf_counter() - started
-    assert 0.2 <= elapsed < 1.0
+    assert 0.5 <= elapsed < 2.0
     assert caught.value.attempts == 1
-    assert "deadline (0.2 s) passed" in str(caught.value)
+    assert "deadline (0.5 s) passed" in str(caught.value)
     assert not hasattr(caught.value, "__notes__")  # its message already says why
     assert server.requests == 1
 
