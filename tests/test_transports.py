@@ -73,7 +73,7 @@ async def test_failures_map_to_the_same_error_on_both_transports(
 ) -> None:
     """502s, dropped connections, non-HTTP replies and stalls raise the same NumbersError."""
     server.script = list(script)
-    async with client_for(server, transport, timeout=0.2, max_retries=2) as client:
+    async with client_for(server, transport, timeout=0.5, max_retries=2) as client:
         with pytest.raises(error) as caught:
             await client.search("US", limit=10)
     assert type(caught.value) is error
@@ -87,7 +87,7 @@ async def test_each_failure_is_retried_to_success(
 ) -> None:
     """One failure of any kind, then a good answer: the search succeeds on the retry."""
     server.script = [failure]
-    async with client_for(server, transport, timeout=0.2) as client:
+    async with client_for(server, transport, timeout=0.5) as client:
         numbers = await client.search("US", limit=5)
     assert len(numbers) == 5
     assert server.requests == 2
