@@ -13,6 +13,7 @@ from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
 from ._cancel import DetachedAttempts, queued_pool
+from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from .errors import (
@@ -42,6 +43,7 @@ class Requester:
     __slots__ = (
         "__weakref__",
         "_detached",
+        "_gate",
         "_interrupted",
         "_loop",
         "_running",
@@ -92,6 +94,7 @@ class Requester:
         # their caller (see _cancel.py).
         queued = queued_pool(http)
         self._detached = None if queued is None else DetachedAttempts(queued[0], detach=queued[1])
+        self._gate = EntryGate()  # page fetches start in slices (see _gate.py)
 
     def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
         """A requester with other settings sharing this one's pool, budget, hooks and family."""
@@ -108,6 +111,7 @@ class Requester:
         derived.family = self.family
         derived._urls = self._urls
         derived._detached = self._detached  # one queue in front of the one pool
+        derived._gate = self._gate
         derived._loop = self._loop
         self.family.add(derived)
         return derived
@@ -160,6 +164,7 @@ class Requester:
         self._check_loop(task.get_loop())
         self._running.add(task)
         try:
+            await self._gate.enter()
             return await self._fetch(request, search)
         except asyncio.CancelledError:
             # As in asyncio.timeout: only the cancellation close() made becomes ClientClosedError,

@@ -15,11 +15,15 @@ import httpx
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "httpx2", "aiohttp"]
-# httpx keeps its default (100 connections, 20 kept alive): httpcore scans its whole pool on
-# every request, so keeping 100 alive made 64-way concurrency 30% slower (BENCHMARKS.md, W2).
-# httpcore2's and aiohttp's pools do no such scan: there every connection is kept for reuse.
-HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-REUSING_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+# Every engine keeps every connection of its pool alive for reuse. httpx's default pool (100
+# connections, 20 kept alive) opened 4,982 connections for 5,000 searches at once: past 20 in
+# flight, a connection released while the next request still waits in our queue (_cancel.py)
+# found 20 idle ones and was closed. httpcore 1.0.9 cannot hold more: its pool scans every
+# connection against every other on each request, so 3,000 searches against a 100 ms server
+# took 16.6 s with 20 connections and 49 s with 50 (100: failures). On httpx a client keeps
+# at most 20 requests in flight; httpx2 and aiohttp pools keep 100.
+HTTPX_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 
 def no_cookies() -> CookieJar:
@@ -42,13 +46,13 @@ def owned_http_client(
             from ._httpx2 import Httpcore2Transport
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
-        engine = Httpcore2Transport(REUSING_LIMITS)
+        engine = Httpcore2Transport(POOL_LIMITS)
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
         except ImportError as exc:
             raise _missing_extra("aiohttp") from exc
-        engine = AiohttpTransport(limits=REUSING_LIMITS)
+        engine = AiohttpTransport(limits=POOL_LIMITS)
     else:
         raise InvalidRequestError(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"

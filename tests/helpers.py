@@ -12,6 +12,7 @@ import httpx2
 
 from numbers_async import NumbersClient
 from numbers_async._httpx2 import Httpcore2Transport, Httpx2Transport
+from numbers_async._transports import HTTPX_LIMITS, POOL_LIMITS
 
 BASE_URL = "http://numbers.test"
 API_KEY = "sk_test_s3cr3t_KEY_value"
@@ -70,3 +71,10 @@ def connections_in_use(client: NumbersClient) -> int:
     if isinstance(pool, (httpx.AsyncHTTPTransport, httpx2.AsyncHTTPTransport)):
         return sum(not connection.is_idle() for connection in pool._pool.connections)
     return len(pool.client.connector._acquired)
+
+
+def pool_limit(transport: str) -> int:
+    """The connections a client's owned pool holds on ``transport`` (all kept alive)."""
+    limits = HTTPX_LIMITS if transport == "httpx" else POOL_LIMITS
+    assert limits.max_connections == limits.max_keepalive_connections
+    return limits.max_connections or 0

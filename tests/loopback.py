@@ -39,7 +39,7 @@ def reason(status: int) -> bytes:
 
 
 class LoopbackServer:
-    """Counts the requests it reads and the connections it has open (and their peak)."""
+    """Counts the requests it reads, the connections it accepted and has open (and their peak)."""
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class LoopbackServer:
         self.requests = 0
         self.open_connections = 0
         self.peak_connections = 0
+        self.connections = 0  # accepted in all
         self.base_url = ""
         self.handlers: set[asyncio.Task[None]] = set()
         self.writers: set[asyncio.StreamWriter] = set()
@@ -81,6 +82,7 @@ class LoopbackServer:
         return self.default
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         self.open_connections += 1
         self.peak_connections = max(self.peak_connections, self.open_connections)
         task = asyncio.current_task()

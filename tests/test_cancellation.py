@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
 import pytest
-from helpers import API_KEY, other_tasks, until
+from helpers import API_KEY, other_tasks, pool_limit, until
 from loopback import LoopbackServer, serve
 from numbers_api.spec_facts import PAGE_MAX
 
@@ -114,7 +114,7 @@ async def test_closing_the_client_ends_the_searches_it_runs(
     """aclose() while searches wait on a stalled server: each raises ClientClosedError promptly."""
     client = client_for(stalled, transport)
     tasks = [asyncio.create_task(client.search("US")) for _ in range(searches)]
-    assert await until(lambda: stalled.requests == min(searches, 100))
+    assert await until(lambda: stalled.requests == min(searches, pool_limit(transport)))
     started = time.perf_counter()
     await client.aclose()
     async with asyncio.timeout(2):
@@ -125,7 +125,7 @@ async def test_closing_the_client_ends_the_searches_it_runs(
     assert "closed" in str(outcomes[0])
     assert elapsed < CLOSE_BUDGET
     assert await until(lambda: stalled.open_connections == 0)
-    assert stalled.requests == min(searches, 100)
+    assert stalled.requests == min(searches, pool_limit(transport))
 
 
 async def test_closing_the_client_ends_a_search_waiting_to_retry(

@@ -10,7 +10,7 @@ from helpers import connections_in_use, until
 from loopback import LoopbackServer, serve_in_thread
 
 from numbers_async import NumbersClient, NumbersError
-from numbers_async._transports import HTTPX_LIMITS, REUSING_LIMITS, Transport
+from numbers_async._transports import POOL_LIMITS, Transport
 
 # The full soak (2,000 searches) is `slow`: `make test-slow` and CI run it; `make test` runs the
 # same soak, same faults and same bar, on a tenth of the searches.
@@ -18,7 +18,7 @@ SEARCHES = [pytest.param(200, id="200"), pytest.param(2_000, id="2000", marks=py
 # Searches in flight: as many as either transport's pool has connections. More only queue in
 # the client's pool, which cost the httpx soak most of its time (28-39 s at 200 in flight) and
 # tests nothing that searches within the pool do not.
-IN_FLIGHT = min(HTTPX_LIMITS.max_connections or 0, REUSING_LIMITS.max_connections or 0)
+IN_FLIGHT = POOL_LIMITS.max_connections or 0
 FAULTS = {"502": 0.20, "drop": 0.05, "stall": 0.02}
 # Generous, so that only the stalls (which last until the client hangs up) time out, even when
 # other processes share the CPU with the client's tasks.
