@@ -8,8 +8,9 @@ chooses the phone numbers instead), "502" or any other three-digit status a seed
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
 to hang up), "drip" sends a good answer's body one byte every 50 ms, "garbage" sends bytes that
-are not HTTP. ``latency`` (low, high) delays each answer by a seeded uniform draw. ``heads``
-keeps every request head read.
+are not HTTP, "raw" sends ``raw`` (any bytes, however odd) and hangs up, "continue-forever"
+sends ``100 Continue`` heads every 10 ms until the client hangs up. ``latency`` (low, high)
+delays each answer by a seeded uniform draw. ``heads`` keeps every request head read.
 ``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
 its own, for load tests whose client keeps the test's loop busy.
 """
@@ -52,7 +53,9 @@ class LoopbackServer:
         error_body: bytes | None = None,
         inventory: Callable[[int], list[str]] | None = None,
         latency: tuple[float, float] | None = None,
+        raw: bytes = b"",
     ) -> None:
+        self.raw = raw
         self.inventory = inventory
         self.script = list(script or [])
         self.default = default
@@ -122,6 +125,16 @@ class LoopbackServer:
         if behaviour == "garbage":
             writer.write(b"\x00\x01 this is not HTTP \xff\r\n\r\n")
             await writer.drain()
+            return False
+        if behaviour == "raw":
+            writer.write(self.raw)
+            await writer.drain()
+            return False
+        if behaviour == "continue-forever":
+            while not reader.at_eof():  # or a ConnectionError, once the client hangs up
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.01)
             return False
         content_type = b"application/json"
         extra = b""

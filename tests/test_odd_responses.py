@@ -1,0 +1,145 @@
+"""One table of odd raw responses, each with the one outcome every engine must give.
+
+The rule: a response HTTP allows, however odd (a repeated identical Content-Length, a bare-LF
+head, no reason phrase, 1xx heads before the answer, a close-delimited HTTP/1.0 body, many or
+long headers within a 100 KiB head), is read like any other. A response a strict HTTP/1.1
+parser rejects (conflicting or doubled framing, broken chunks, a header line without a colon,
+a head over 100 KiB, a 101 nobody asked for) is no usable response: APIConnectionError, as for
+a dropped connection. A well-framed 2xx without the documented body (204) is
+ResponseValidationError. No odd response may wait past the attempt's timeout.
+
+One row cannot agree: aiohttp's llhttp refuses any repeated Content-Length, and h11 merges
+identical ones before httpx or httpx2 could see them. RFC 9110 §8.6 allows either; DIVERGENT
+pins the difference, so a change on either side shows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, cast
+
+import pytest
+from helpers import API_KEY, SleepRecorder
+from loopback import LoopbackServer, serve
+
+from numbers_async import (
+    APIConnectionError,
+    APITimeoutError,
+    NumbersClient,
+    NumbersError,
+    ResponseValidationError,
+    RetryPolicy,
+)
+from numbers_async._transports import Transport
+
+BODY = json.dumps({"numbers": [{"phoneNumber": f"+1415555000{n}"} for n in range(3)]}).encode()
+OK = b"HTTP/1.1 200 OK"
+TYPE = b"Content-Type: application/json"
+LENGTH = b"Content-Length: %d" % len(BODY)
+CHUNKED = b"Transfer-Encoding: chunked"
+PADDED = BODY[:-1] + b', "padding": "' + b"p" * 300_000 + b'"}'  # a big body, not a big head
+TIMEOUT = 1.0
+
+
+def response(status: bytes, *headers: bytes, body: bytes = BODY, eol: bytes = b"\r\n") -> bytes:
+    """A raw response: ``status`` line, ``headers`` and ``body``, lines ended by ``eol``."""
+    return b"".join(line + eol for line in (status, *headers)) + eol + body
+
+
+def chunks(body: bytes, size: bytes | None = None) -> bytes:
+    """``body`` as one chunk and the last chunk (its size line ``size`` when given, however
+    wrong)."""
+    return (size or b"%x" % len(body)) + b"\r\n" + body + b"\r\n0\r\n\r\n"
+
+
+def many(count: int, value_size: int) -> list[bytes]:
+    """``count`` distinct headers of ``value_size`` bytes each."""
+    return [b"X-Odd-%d: %s" % (n, b"v" * value_size) for n in range(count)]
+
+
+# (id, the raw response or a loopback behaviour, the count of numbers or the exact error)
+ODD: list[tuple[str, bytes | str, int | type[NumbersError]]] = [
+    ("duplicate-identical-content-length", response(OK, TYPE, LENGTH, LENGTH), 3),
+    (
+        "conflicting-content-length",
+        response(OK, TYPE, LENGTH, b"Content-Length: %d" % (len(BODY) + 5)),
+        APIConnectionError,
+    ),
+    ("500-headers", response(OK, TYPE, LENGTH, *many(500, 8)), 3),
+    ("300-kb-body", response(OK, TYPE, b"Content-Length: %d" % len(PADDED), body=PADDED), 3),
+    ("one-20kb-header", response(OK, TYPE, LENGTH, *many(1, 20_000)), 3),
+    ("100-20kb-headers", response(OK, TYPE, LENGTH, *many(100, 20_000)), APIConnectionError),
+    (
+        "101-switching-protocols",
+        response(b"HTTP/1.1 101 Switching Protocols", b"Connection: upgrade", b"Upgrade: odd"),
+        APIConnectionError,
+    ),
+    (
+        "103-early-hints-first",
+        response(b"HTTP/1.1 103 Early Hints", b"Link: </x>; rel=preload", body=b"")
+        + response(OK, TYPE, LENGTH),
+        3,
+    ),
+    (
+        "content-length-and-chunked",
+        response(OK, TYPE, LENGTH, CHUNKED, body=chunks(BODY)),
+        APIConnectionError,
+    ),
+    (
+        "bad-chunk-size",
+        response(OK, TYPE, CHUNKED, body=chunks(BODY, size=b"zz")),
+        APIConnectionError,
+    ),
+    ("endless-100-continue", "continue-forever", APITimeoutError),
+    ("lf-only-line-endings", response(OK, TYPE, LENGTH, eol=b"\n"), 3),
+    ("header-without-colon", response(OK, TYPE, LENGTH, b"X-No-Colon"), APIConnectionError),
+    ("status-without-reason", response(b"HTTP/1.1 200", TYPE, LENGTH), 3),
+    ("http-1.0-close-delimited", response(b"HTTP/1.0 200 OK", TYPE), 3),
+    (
+        "204-no-content",
+        response(b"HTTP/1.1 204 No Content", TYPE, body=b""),
+        ResponseValidationError,
+    ),
+]
+
+# (row id, engine): the outcome there, where the engines cannot agree (see the docstring).
+DIVERGENT: dict[tuple[str, str], int | type[NumbersError]] = {
+    ("duplicate-identical-content-length", "aiohttp"): APIConnectionError,
+}
+
+
+def client_for(server: LoopbackServer, transport: str) -> NumbersClient:
+    """One attempt per search, bounded by TIMEOUT."""
+    return NumbersClient(
+        API_KEY,
+        base_url=server.base_url,
+        transport=cast(Transport, transport),
+        timeout=TIMEOUT,
+        max_retries=0,
+        retry_policy=RetryPolicy(sleep=SleepRecorder()),
+    )
+
+
+@pytest.mark.parametrize(("row", "sent", "expected"), ODD, ids=[row[0] for row in ODD])
+async def test_every_engine_gives_the_same_outcome(
+    transport: str, row: str, sent: bytes | str, expected: int | type[NumbersError]
+) -> None:
+    """Each odd response: the row's count of numbers, or exactly the row's NumbersError, within
+    the attempt's timeout (and the endless 100 Continue row only once it has passed)."""
+    if isinstance(sent, bytes):
+        server = LoopbackServer(["raw"], raw=sent)
+    else:
+        server = LoopbackServer([sent])
+    async with serve(server), client_for(server, transport) as client:
+        outcome: Any
+        started = time.perf_counter()
+        try:
+            outcome = len(await client.search("US", limit=3))
+        except NumbersError as exc:
+            outcome = type(exc)
+        elapsed = time.perf_counter() - started
+    assert outcome == DIVERGENT.get((row, transport), expected)
+    assert elapsed < TIMEOUT + 1.0
+    if expected is APITimeoutError:
+        assert elapsed >= TIMEOUT
