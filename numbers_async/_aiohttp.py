@@ -4,17 +4,24 @@ httpx-aiohttp maps a dropped connection to ``ConnectTimeout`` and lets some aioh
 (a malformed response, for one) escape unmapped; here every aiohttp failure becomes the httpx
 exception httpx's own transport raises in the same situation, so both transports surface the
 same NumbersError.
+
+aiohttp's parser also reads heads by its own rules: here it takes what h11 (httpx's parser)
+takes, a head of up to 100 KiB however its lines are split, and refuses a ``101 Switching
+Protocols`` nobody asked for, as h11 does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import httpx
 import httpx_aiohttp
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
 
 __all__ = ["AiohttpTransport"]
 
@@ -53,6 +60,36 @@ async def _mapped(awaitable: Awaitable[T]) -> T:
     raise mapped
 
 
+# httpcore's (h11's) bound on a response head: no one line nor count of lines is bounded alone.
+HEAD_LIMIT = 100 * 1024
+
+
+class _HeadLimitedHandler(ResponseHandler):
+    """aiohttp's connection protocol, bounding the bytes of each response head to HEAD_LIMIT
+    (aiohttp's own limits bound each line and the count of lines, not the head)."""
+
+    _head_bytes: int | None = None  # of the head being read; None while none is
+
+    def set_response_params(self, **params: Any) -> None:
+        self._head_bytes = 0  # a request is sent: its response's head comes next
+        super().set_response_params(**params)
+
+    def feed_data(self, data: tuple[Any, Any], size: int = 0) -> None:
+        code = data[0].code  # a head was read: another follows a 1xx
+        self._head_bytes = 0 if 100 <= code < 200 and code != 101 else None
+        super().feed_data(data, size)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._head_bytes is not None and self._head_bytes > HEAD_LIMIT:
+            self._head_bytes = None
+            if self.transport is not None:
+                self.transport.close()
+            self.set_exception(HttpProcessingError(message=f"head over {HEAD_LIMIT} bytes"))
+
+
 class _MappedStream(httpx.AsyncByteStream):
     """A response body whose read errors are mapped too."""
 
@@ -85,9 +122,23 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
         )
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        # Each connection's protocol, as aiohttp builds it (there is no public way to choose).
+        connector._factory = functools.partial(  # type: ignore[assignment]
+            _HeadLimitedHandler, loop=connector._loop
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # Only the head's size is bounded (each line and header counts a byte at least).
+            max_line_size=HEAD_LIMIT,
+            max_field_size=HEAD_LIMIT,
+            max_headers=HEAD_LIMIT,
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await _mapped(super().handle_async_request(request))
+        if response.status_code == 101:  # aiohttp hands it over, upgraded; h11 refuses it
+            await response.aclose()
+            raise httpx.RemoteProtocolError("101 Switching Protocols, unasked", request=request)
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response

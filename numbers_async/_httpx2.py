@@ -24,6 +24,7 @@ import httpcore2
 import httpx
 import httpx2
 
+from ._framing import unambiguous
 from ._transports import no_cookies
 
 __all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
@@ -96,12 +97,13 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
         )
         with _mapped_errors():
             response = await self.pool.handle_async_request(forwarded)
-        return httpx.Response(
+        mapped = httpx.Response(
             response.status,
             headers=response.headers,
             stream=_PoolStream(response.stream),
             extensions=response.extensions,
         )
+        return await unambiguous(mapped, request)
 
     async def aclose(self) -> None:
         await self.pool.aclose()

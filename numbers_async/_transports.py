@@ -12,6 +12,7 @@ from typing import Literal
 
 import httpx
 
+from ._framing import unambiguous
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "httpx2", "aiohttp"]
@@ -32,13 +33,24 @@ def no_cookies() -> CookieJar:
     return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
 
 
+class FramedHTTPTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, refusing ambiguously framed responses (see _framing.py)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await unambiguous(await super().handle_async_request(request), request)
+
+
 def owned_http_client(
     transport: object, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":
         return httpx.AsyncClient(
-            limits=HTTPX_LIMITS, timeout=timeout, headers=headers, cookies=no_cookies()
+            transport=FramedHTTPTransport(limits=HTTPX_LIMITS),
+            limits=HTTPX_LIMITS,  # for the proxies of a proxy environment, mounted beside it
+            timeout=timeout,
+            headers=headers,
+            cookies=no_cookies(),
         )
     engine: httpx.AsyncBaseTransport
     if transport == "httpx2":
