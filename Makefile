@@ -45,7 +45,7 @@ lint: $(STAMP)
 # 2 cores) and ends with the ten slowest tests, to keep the suite fast; `make test-slow` runs
 # only the slow ones. CI (.ci/run) runs both.
 test: validate-spec check-generated lint
-	$(BIN)/pytest -m "not slow" --durations=10
+	$(BIN)/pytest -m "not slow" -n 2 --durations=10
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
