@@ -24,7 +24,7 @@ import httpcore2
 import httpx
 import httpx2
 
-from ._framing import unambiguous
+from ._framing import discard_if_overrun, unambiguous
 from ._transports import no_cookies
 
 __all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
@@ -68,6 +68,7 @@ class _PoolStream(httpx.AsyncByteStream):
                 yield chunk
 
     async def aclose(self) -> None:
+        discard_if_overrun(self._stream)
         with _mapped_errors():
             await self._stream.aclose()
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 import httpx
 
-from ._framing import unambiguous
+from ._framing import OverrunGuard, unambiguous
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "httpx2", "aiohttp"]
@@ -34,10 +34,13 @@ def no_cookies() -> CookieJar:
 
 
 class FramedHTTPTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, refusing ambiguously framed responses (see _framing.py)."""
+    """httpx's own transport, refusing ambiguously framed responses and closing a connection
+    that carried bytes past a response (see _framing.py)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await unambiguous(await super().handle_async_request(request), request)
+        response = await super().handle_async_request(request)
+        response.stream = OverrunGuard(response.stream)
+        return await unambiguous(response, request)
 
 
 def owned_http_client(

@@ -8,8 +8,9 @@ chooses the phone numbers instead), "502" or any other three-digit status a seed
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
 to hang up), "drip" sends a good answer's body one byte every 50 ms, "garbage" sends bytes that
-are not HTTP, "raw" sends ``raw`` (any bytes, however odd) and hangs up, "continue-forever"
-sends ``100 Continue`` heads every 10 ms until the client hangs up. ``latency`` (low, high)
+are not HTTP, "raw" sends ``raw`` (any bytes, however odd) and hangs up ("raw-keep-open" then
+reads the next request), "continue-forever" sends ``100 Continue`` heads every 10 ms until the
+client hangs up. ``latency`` (low, high)
 delays each answer by a seeded uniform draw. ``heads`` keeps every request head read.
 ``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
 its own, for load tests whose client keeps the test's loop busy.
@@ -126,10 +127,10 @@ class LoopbackServer:
             writer.write(b"\x00\x01 this is not HTTP \xff\r\n\r\n")
             await writer.drain()
             return False
-        if behaviour == "raw":
+        if behaviour in ("raw", "raw-keep-open"):
             writer.write(self.raw)
             await writer.drain()
-            return False
+            return behaviour == "raw-keep-open"
         if behaviour == "continue-forever":
             while not reader.at_eof():  # or a ConnectionError, once the client hangs up
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
