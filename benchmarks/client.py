@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import importlib
 import json
 import os
 import resource
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -29,7 +31,6 @@ from numbers_api.spec_facts import PAGE_MAX, PATH
 from numbers_async._auth import key_headers
 
 API_KEY = "sk_bench_key"
-PARAMS: dict[str, str | int] = {"countryCode": "US", "limit": PAGE_MAX}
 HEADERS = key_headers(API_KEY)
 
 Search = Callable[[], Awaitable[int]]
@@ -41,59 +42,49 @@ def _check(count: int, expected: int = PAGE_MAX) -> int:
     return count
 
 
-@asynccontextmanager
-async def _raw_httpx(base_url: str, aiohttp_transport: bool) -> Any:
-    import httpx
+def _params(limit: int) -> dict[str, str | int]:
+    return {"countryCode": "US", "limit": limit}
 
+
+@asynccontextmanager
+async def _raw_httpx(base_url: str, engine: str, limit: int) -> Any:
+    """``AsyncClient().get`` + ``.json()`` of httpx or httpx2 (one API); engine "httpx-over-aiohttp"
+    is httpx on ``httpx_aiohttp.AiohttpTransport``."""
+    httpx = importlib.import_module("httpx2" if engine == "httpx2" else "httpx")
     transport = None
-    if aiohttp_transport:
+    if engine == "httpx-over-aiohttp":
         import httpx_aiohttp
 
         transport = httpx_aiohttp.AiohttpTransport()
     async with httpx.AsyncClient(transport=transport) as client:
-        url = base_url + PATH
+        url, params = base_url + PATH, _params(limit)
 
         async def search() -> int:
-            response = await client.get(url, params=PARAMS, headers=HEADERS)
+            response = await client.get(url, params=params, headers=HEADERS)
             response.raise_for_status()
-            return _check(len(response.json()["numbers"]))
+            return _check(len(response.json()["numbers"]), limit)
 
         yield search
 
 
 @asynccontextmanager
-async def _raw_httpx2(base_url: str) -> Any:
-    import httpx2
-
-    async with httpx2.AsyncClient() as client:
-        url = base_url + PATH
-
-        async def search() -> int:
-            response = await client.get(url, params=PARAMS, headers=HEADERS)
-            response.raise_for_status()
-            return _check(len(response.json()["numbers"]))
-
-        yield search
-
-
-@asynccontextmanager
-async def _raw_aiohttp(base_url: str) -> Any:
+async def _raw_aiohttp(base_url: str, limit: int) -> Any:
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        url = base_url + PATH
+        url, params = base_url + PATH, _params(limit)
 
         async def search() -> int:
-            async with session.get(url, params=PARAMS, headers=HEADERS) as response:
+            async with session.get(url, params=params, headers=HEADERS) as response:
                 response.raise_for_status()
                 body = await response.json()
-            return _check(len(body["numbers"]))
+            return _check(len(body["numbers"]), limit)
 
         yield search
 
 
 @asynccontextmanager
-async def _generated(base_url: str) -> Any:
+async def _generated(base_url: str, limit: int) -> Any:
     from numbers_api import AuthenticatedClient
     from numbers_api.api.default import search_available_numbers
     from numbers_api.models import AvailableNumbersResponse
@@ -102,49 +93,48 @@ async def _generated(base_url: str) -> Any:
 
         async def search() -> int:
             response = await search_available_numbers.asyncio_detailed(
-                client=client, country_code="US", limit=PAGE_MAX
+                client=client, country_code="US", limit=limit
             )
             if not isinstance(response.parsed, AvailableNumbersResponse):
                 raise RuntimeError(f"unexpected response {response.status_code}")
-            return _check(len(response.parsed.numbers))
+            return _check(len(response.parsed.numbers), limit)
 
         yield search
 
 
-def facade(base_url: str, variant: str, page_concurrency: int | None = None) -> Any:
-    """A NumbersClient for a facade variant ("facade-httpx", "facade-httpx2", "facade-aiohttp")."""
+def facade(base_url: str, variant: str, **options: Any) -> Any:
+    """A NumbersClient for a facade variant ("facade-httpx", "facade-httpx2", "facade-aiohttp"),
+    with the library's defaults but for ``options`` whose value is not None."""
     from numbers_async import NumbersClient
 
-    options: dict[str, Any] = {"transport": variant.removeprefix("facade-")}
-    if page_concurrency is not None:
-        options["page_concurrency"] = page_concurrency
-    return NumbersClient(API_KEY, base_url=base_url, **options)
+    chosen = {name: value for name, value in options.items() if value is not None}
+    chosen["transport"] = variant.removeprefix("facade-")
+    return NumbersClient(API_KEY, base_url=base_url, **chosen)
 
 
 @asynccontextmanager
-async def _facade(base_url: str, variant: str) -> Any:
-    async with facade(base_url, variant) as client:
+async def _facade(base_url: str, variant: str, limit: int, timeout_s: float | None) -> Any:
+    async with facade(base_url, variant, timeout=timeout_s) as client:
 
         async def search() -> int:
-            return _check(len(await client.search("US", limit=PAGE_MAX)))
+            return _check(len(await client.search("US", limit=limit)), limit)
 
         yield search
 
 
-def searcher(variant: str, base_url: str) -> AbstractAsyncContextManager[Search]:
-    """The search function of a variant, inside its client's lifetime."""
-    if variant == "raw-httpx":
-        return _raw_httpx(base_url, aiohttp_transport=False)
-    if variant == "httpx-over-aiohttp":
-        return _raw_httpx(base_url, aiohttp_transport=True)
+def searcher(
+    variant: str, base_url: str, limit: int = PAGE_MAX, timeout_s: float | None = None
+) -> AbstractAsyncContextManager[Search]:
+    """The search function of a variant (``limit`` numbers a search), inside its client's
+    lifetime; ``timeout_s`` is a facade's (None: its default), the raw clients keep their own."""
+    if variant in ("raw-httpx", "raw-httpx2", "httpx-over-aiohttp"):
+        return _raw_httpx(base_url, variant.removeprefix("raw-"), limit)
     if variant == "raw-aiohttp":
-        return _raw_aiohttp(base_url)
-    if variant == "raw-httpx2":
-        return _raw_httpx2(base_url)
+        return _raw_aiohttp(base_url, limit)
     if variant == "generated":
-        return _generated(base_url)
+        return _generated(base_url, limit)
     if variant.startswith("facade-"):
-        return _facade(base_url, variant)
+        return _facade(base_url, variant, limit, timeout_s)
     raise ValueError(f"unknown variant {variant!r}")
 
 
@@ -234,7 +224,9 @@ async def large_search(job: dict[str, Any]) -> dict[str, float]:
     from numbers_async import NumbersClient
 
     limit, reps = job["limit"], job["reps"]
-    client: NumbersClient = facade(job["base_url"], job["variant"], job["page_concurrency"])
+    client: NumbersClient = facade(
+        job["base_url"], job["variant"], page_concurrency=job["page_concurrency"]
+    )
     async with client:
         await client.search("US", limit=limit)  # warm-up: opens the connections pages use
         singles, larges = [], []
@@ -252,6 +244,52 @@ async def large_search(job: dict[str, Any]) -> dict[str, float]:
         "single_s": statistics.median(singles),
         "large_s": statistics.median(larges),
         "requests": requests,
+    }
+
+
+CROWD_TIMEOUT_S = 60.0  # the W6 facade's timeout: a search may queue for the pool that long
+TICK_S = 0.010  # the W6 ticker's sleep; any lateness beyond it is the event loop's stall
+
+
+async def _ticker(lateness: list[float], stop: asyncio.Event) -> None:
+    """Sleep TICK_S in a loop until ``stop``, appending how late each wake-up came (seconds)."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        await asyncio.sleep(TICK_S)
+        lateness.append(time.perf_counter() - start - TICK_S)
+
+
+async def crowd(job: dict[str, Any]) -> dict[str, float]:
+    """W6: one warm-up search, then ``n`` searches of ``limit`` numbers on one client, all started
+    at once, while a ticker task records how late the event loop let it run (stalls over
+    ``stall_ms`` are counted)."""
+    n, limit = job["n"], job["limit"]
+    outcomes: list[object] = []
+    lateness: list[float] = []
+    async with searcher(job["variant"], job["base_url"], limit, CROWD_TIMEOUT_S) as search:
+        await search()
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            ticker = asyncio.create_task(_ticker(lateness, stop))
+            await asyncio.sleep(0)  # the ticker is asleep before the crowd starts
+            outcomes.extend(
+                await asyncio.gather(*(search() for _ in range(n)), return_exceptions=True)
+            )
+            stop.set()
+            await ticker  # its last tick covers the crowd's end
+
+        result = await _timed(job, run)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:  # what failed, for whoever reruns the job by hand
+        kinds = Counter(type(failure).__name__ for failure in failures)
+        print(f"{job['variant']}: {dict(kinds)}", file=sys.stderr)
+    return {
+        **result,
+        "n": n,
+        "failures": len(failures),
+        "max_stall_ms": max(lateness, default=0.0) * 1000,
+        "long_stalls": sum(late * 1000 > job["stall_ms"] for late in lateness),
     }
 
 
@@ -283,6 +321,7 @@ WORKLOADS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, fl
     "concurrent": concurrent,
     "large": large_search,
     "memory": memory,
+    "crowd": crowd,
 }
 
 

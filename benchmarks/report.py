@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -16,6 +16,8 @@ from benchmarks.results import (
     DASH,
     TIMES,
     W5_SETTINGS,
+    W6_LIMIT,
+    W6_STALL_MS,
     Results,
     cpu_us,
     import_ms,
@@ -114,7 +116,7 @@ def method(results: Results) -> str:
 - **Server** (`benchmarks/server.py`): a raw asyncio `Protocol` on 127.0.0.1 (ephemeral port),
   one process, HTTP/1.1 keep-alive, precomputed 50-number bodies (all five fields of
   `AvailableNumber`) where a request counter makes every phone number new, `limit` honoured
-  exactly; a `/delay-ms/<ms>` path prefix adds latency without blocking other requests (W3).
+  exactly; a `/delay-ms/<ms>` path prefix adds latency without blocking other requests (W3, W6).
   It reports its own CPU time, so each run shows how busy it was.
 - **Placement**: {placement} (the machine has {os.cpu_count()} CPUs).
 - **Clients** (`benchmarks/client.py`): each job runs in a fresh `python` process, built with
@@ -326,6 +328,48 @@ Modules of the fast transport loaded by `import numbers_async`: {lazy}.
 """
 
 
+def w6_section(results: Results) -> str:
+    """W6: a crowd of searches started at once against a slow server."""
+
+    def column(metric: str, spec: str = ",.0f") -> Callable[[str], str]:
+        return lambda name: stat(results.values("W6", name, lambda run: run[metric]), spec)
+
+    columns = (
+        column("wall_s", ".2f"),
+        column("failures"),
+        column("max_stall_ms"),
+        column("long_stalls"),
+        column("server_connections"),
+        column("cpu_s", ".2f"),
+    )
+    names = results.runs.get("W6", {})
+    rows = [[f"`{name}`", *(cell(name) for cell in columns)] for name in names]
+    table = _table(
+        [
+            "client",
+            "wall, s",
+            "failures",
+            "longest loop stall, ms",
+            f"stalls over {W6_STALL_MS:.0f} ms",
+            "connections opened",
+            "client CPU, s",
+        ],
+        rows,
+    )
+    sizes = results.sizes
+    return f"""## W6: {sizes["w6_searches"]:,} searches of {W6_LIMIT} started at once, server adds \
+{sizes["w6_latency_ms"]} ms per request, one client
+
+Each job builds one client with the library's defaults except `timeout=60` (`raw-aiohttp`: a
+default `ClientSession`, for reference), makes one warm-up search, then starts every search at
+once (`asyncio.gather(..., return_exceptions=True)`); a failure is a search that raised. A
+ticker task sleeps 10 ms in a loop meanwhile: a stall is how late it woke beyond those 10 ms.
+Connections are those the server saw opened during the timed part.
+
+{table}
+"""
+
+
 def _verdict(passed: bool | None) -> str:
     return "reference" if passed is None else "pass" if passed else "**FAIL**"
 
@@ -339,7 +383,8 @@ def targets_section(results: Results) -> str:
     table = _table(["target", "wanted", "measured", "ratio", "result"], rows, text_columns=3)
     return (
         "## Targets\n\nRatios are median (min-max) of the per-round ratios; pass or fail is "
-        "decided on the median (W4: growth / allowance, <= 1 passes).\n\n" + table + "\n"
+        "decided on the median (W4: growth / allowance; W6: wall or stall / limit; <= 1 "
+        "passes; W6 failures: none in any round).\n\n" + table + "\n"
     )
 
 
@@ -355,5 +400,6 @@ def render(results: Results, command: str) -> str:
         w3_section(results),
         w4_section(results),
         w5_section(results),
+        w6_section(results),
     ]
     return "\n".join(part for part in parts if part)

@@ -30,6 +30,12 @@ W3_RUNS: tuple[tuple[str, str, int | None], ...] = (
     ("facade-aiohttp, default page_concurrency", "facade-aiohttp", None),
 )
 
+# W6: each facade engine, and raw aiohttp (a default ClientSession) as the reference row.
+W6_ENGINES = ("facade-httpx", "facade-httpx2", "facade-aiohttp")
+W6_VARIANTS = (*W6_ENGINES, "raw-aiohttp")
+W6_LIMIT = 5  # numbers each W6 search asks for
+W6_STALL_MS = 100.0  # issue 10: no event-loop stall longer than this; W6 counts the longer ones
+
 
 def w4_runs(small: int, large: int) -> list[tuple[str, str, str, int]]:
     """(row name, variant, mode, numbers) of each W4 process."""

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
-from benchmarks.results import W3_RUNS, W5_SETTINGS, Results, w4_runs
+from benchmarks.results import (
+    W3_RUNS,
+    W5_SETTINGS,
+    W6_LIMIT,
+    W6_STALL_MS,
+    W6_VARIANTS,
+    Results,
+    w4_runs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +59,8 @@ class Sizes:
     w4_small: int = 2000
     w4_large: int = 20000
     w5_runs: int = 7
+    w6_searches: int = 5000
+    w6_latency_ms: int = 100
     ceiling_searches: int = 10000
     ceiling_concurrency: int = 256
 
@@ -66,6 +76,8 @@ QUICK = Sizes(
     w4_small=100,
     w4_large=200,
     w5_runs=1,
+    w6_searches=20,
+    w6_latency_ms=1,
     ceiling_searches=32,
     ceiling_concurrency=16,
 )
@@ -159,15 +171,21 @@ def progress(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def rotated(variants: tuple[str, ...], round_no: int) -> tuple[str, ...]:
+    """``variants`` in the order of round ``round_no``: shifted by one more each round."""
+    shift = round_no % len(variants)
+    return variants[shift:] + variants[:shift]
+
+
 def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, dict[str, Any]]]:
     """(workload, row name, job) of every client process, in the order they run."""
     common: dict[str, Any] = {"base_url": base_url, "cpu": cpu}
     slow = f"{base_url}/delay-ms/{sizes.w3_latency_ms}"
+    crowd = f"{base_url}/delay-ms/{sizes.w6_latency_ms}"
     ceiling = {"n": sizes.ceiling_searches, "concurrency": sizes.ceiling_concurrency}
     jobs = [("ceiling", "raw-aiohttp", {**common, "workload": "concurrent", **ceiling})]
     for round_no in range(sizes.rounds):
-        shift = round_no % len(VARIANTS)
-        order = VARIANTS[shift:] + VARIANTS[:shift]
+        order = rotated(VARIANTS, round_no)
         w1: dict[str, Any] = {"workload": "sequential", "n": sizes.w1_searches}
         jobs += [("W1", variant, {**common, **w1}) for variant in order]
         w2: dict[str, Any] = {
@@ -189,6 +207,14 @@ def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, d
         for name, variant, mode, n in w4_runs(sizes.w4_small, sizes.w4_large):
             w4: dict[str, Any] = {"workload": "memory", "variant": variant, "mode": mode, "n": n}
             jobs.append(("W4", name, {**common, **w4}))
+        w6: dict[str, Any] = {
+            "workload": "crowd",
+            "base_url": crowd,
+            "n": sizes.w6_searches,
+            "limit": W6_LIMIT,
+            "stall_ms": W6_STALL_MS,
+        }
+        jobs += [("W6", variant, {**common, **w6}) for variant in rotated(W6_VARIANTS, round_no)]
     for workload, name, job in jobs:
         job.setdefault("variant", name)
         job["label"] = f"{workload} {name}"
@@ -204,7 +230,7 @@ def measure(sizes: Sizes, pin: bool, one_process: bool) -> Results:
     server = Server(server_cpu)
     try:
         jobs = plan(sizes, server.base_url, client_cpu)
-        progress(f"{len(jobs)} client jobs, {sizes.rounds} round(s), W1 to W4")
+        progress(f"{len(jobs)} client jobs, {sizes.rounds} round(s), W1 to W4 and W6")
         batches = [[job for _, _, job in jobs]] if one_process else [[job] for _, _, job in jobs]
         outputs = [output for batch in batches for output in run_jobs(batch)]
         for (workload, name, _), output in zip(jobs, outputs, strict=True):

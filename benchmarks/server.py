@@ -7,7 +7,7 @@ Run as ``python -m benchmarks.server``: it binds 127.0.0.1 on an ephemeral port,
 numbers, never the same number twice in the server's life (a request counter is part of each
 phone number), so the facade's de-duplication always sees new numbers. Bodies are precomputed per
 ``limit`` with a placeholder for the counter, so a response costs one ``bytes.replace``. The
-``/delay-ms/<ms>`` prefix adds that much latency to the response (W3) without blocking others.
+``/delay-ms/<ms>`` prefix adds that much latency to the response (W3, W6) without blocking others.
 ``GET /_stats`` returns the server's request and connection counts and its own CPU seconds, so a
 run can show how busy the server was (it must not be the bottleneck).
 """

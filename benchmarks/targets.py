@@ -5,12 +5,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from benchmarks.results import (
     BASELINE,
     TIMES,
     W3_RUNS,
     W5_SETTINGS,
+    W6_ENGINES,
+    W6_STALL_MS,
     Results,
     cpu_us,
     import_ms,
@@ -20,6 +23,7 @@ from benchmarks.results import (
 )
 
 MEMORY_SLACK_KIB = 2048  # allocator and buffer noise allowed on top of the de-duplication set
+W6_WALL_S = 10.0  # issue 10: the W6 crowd finishes in under 10 s
 
 
 @dataclass
@@ -142,4 +146,32 @@ def targets(results: Results) -> list[Target]:
                 lambda v: v <= 1.5 and not r.lazy_modules,
             )
         )
+    return found + w6_targets(r)
+
+
+def w6_targets(r: Results) -> list[Target]:
+    """W6 per facade engine: wall and longest stall as a share of their limits (decided on the
+    median, as the others), and failures, which must be none in every round."""
+    crowd = f"{r.sizes['w6_searches']:,} searches at once, {r.sizes['w6_latency_ms']} ms server"
+    limits = (  # (metric, what it is, unit, format, limit)
+        ("wall_s", "wall", "s", ".2f", W6_WALL_S),
+        ("max_stall_ms", "max loop stall", "ms", ",.0f", W6_STALL_MS),
+    )
+    found = []
+    for engine in W6_ENGINES:
+        name = f"W6 {engine} {crowd}"
+        for metric, what, unit, spec, limit in limits:
+            values = r.values("W6", engine, itemgetter(metric))
+            found.append(
+                _target(
+                    name,
+                    f"{what} <= {limit:.0f} {unit}",
+                    f"{stat(values, spec)} {unit}",
+                    [value / limit for value in values],
+                    lambda v: v <= 1.0,
+                )
+            )
+        failures = r.values("W6", engine, lambda run: run["failures"])
+        passed = bool(failures) and max(failures) == 0
+        found.append(Target(name, "failures == 0", stat(failures), [], passed))
     return found

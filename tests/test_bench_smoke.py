@@ -11,7 +11,7 @@ import pytest
 from benchmarks.run import VARIANTS
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("## Targets", "## Server ceiling", "## W1", "## W2", "## W3", "## W4", "## W5")
+SECTIONS = ("## Targets", "## Server ceiling", "## W1", "## W2", "## W3", "## W4", "## W5", "## W6")
 
 
 @pytest.mark.timeout(150)  # the harness's own subprocess timeout is 120 s
@@ -31,4 +31,4 @@ def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
     assert [section for section in SECTIONS if section not in report] == []
     assert [name for name in VARIANTS if f"| `{name}` |" not in report] == []
     verdicts = ("| pass |", "| **FAIL** |", "| reference |")
-    assert sum(report.count(verdict) for verdict in verdicts) == 14  # targets.py rows
+    assert sum(report.count(verdict) for verdict in verdicts) == 23  # targets.py rows
