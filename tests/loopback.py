@@ -10,8 +10,12 @@ closes the connection halfway through the body, "stall" never answers (it waits 
 to hang up), "drip" sends a good answer's body one byte every 50 ms, "garbage" sends bytes that
 are not HTTP, "raw" sends ``raw`` (any bytes, however odd) and hangs up ("raw-keep-open" then
 reads the next request), "continue-forever" sends ``100 Continue`` heads every 10 ms until the
-client hangs up. ``latency`` (low, high)
-delays each answer by a seeded uniform draw. ``heads`` keeps every request head read.
+client hangs up, "hangup" reads the request and closes the connection without answering.
+``latency`` (low, high) delays each answer by a seeded uniform draw. ``heads`` keeps every
+request head read. Like a real server's keep-alive timeout, ``idle_close`` closes a connection
+idle that long after an answer, hanging up on a request arriving in the next ``CROSSING``
+seconds (one that crossed the close on the wire: loopback has no wire), and ``hangup_after``
+hangs up on every request after that many on one connection (that race, made certain).
 ``serve()`` runs the server on the test's event loop; ``serve_in_thread()`` on an event loop of
 its own, for load tests whose client keeps the test's loop busy.
 """
@@ -31,6 +35,8 @@ from urllib.parse import parse_qs, urlsplit
 SEED_ERROR = json.dumps(
     {"trackingId": "trk_loop", "error": {"code": "provider_error", "message": "x"}}
 ).encode()
+
+CROSSING = 0.02  # seconds a request may cross an idle connection's close on the wire
 
 
 def reason(status: int) -> bytes:
@@ -55,6 +61,8 @@ class LoopbackServer:
         inventory: Callable[[int], list[str]] | None = None,
         latency: tuple[float, float] | None = None,
         raw: bytes = b"",
+        idle_close: float | None = None,
+        hangup_after: int | None = None,
     ) -> None:
         self.raw = raw
         self.inventory = inventory
@@ -64,6 +72,8 @@ class LoopbackServer:
         self.error_headers = list(error_headers or [])
         self.error_body = error_body
         self.latency = latency
+        self.idle_close = idle_close
+        self.hangup_after = hangup_after
         self.heads: list[bytes] = []
         self.requests = 0
         self.open_connections = 0
@@ -93,21 +103,35 @@ class LoopbackServer:
         assert task is not None
         self.handlers.add(task)
         self.writers.add(writer)
+        answered = 0
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                head, crossed = await self.next_head(reader, answered)
                 self.requests += 1
                 self.heads.append(head)
                 target = head.split(b" ", 2)[1].decode()
-                if not await self.respond(self.next_behaviour(), target, reader, writer):
+                hangup = self.hangup_after is not None and answered >= self.hangup_after
+                behaviour = "hangup" if hangup or crossed else self.next_behaviour()
+                if not await self.respond(behaviour, target, reader, writer):
                     return
-        except (asyncio.IncompleteReadError, ConnectionError):
+                answered += 1
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             return
         finally:
             self.open_connections -= 1
             self.handlers.discard(task)
             self.writers.discard(writer)
             writer.close()
+
+    async def next_head(self, reader: asyncio.StreamReader, answered: int) -> tuple[bytes, bool]:
+        """The next request head, and whether it came after ``idle_close`` (TimeoutError when
+        none came within ``CROSSING`` more seconds either)."""
+        if not answered or self.idle_close is None:
+            return await reader.readuntil(b"\r\n\r\n"), False
+        try:
+            return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_close), False
+        except TimeoutError:
+            return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CROSSING), True
 
     async def respond(
         self,
@@ -117,6 +141,8 @@ class LoopbackServer:
         writer: asyncio.StreamWriter,
     ) -> bool:
         """Write one response; False when the connection must end."""
+        if behaviour == "hangup":
+            return False
         if self.latency is not None:
             await asyncio.sleep(self._random.uniform(*self.latency))
         if behaviour == "stall":
