@@ -11,7 +11,7 @@ import httpx
 import httpx2
 
 from numbers_async import NumbersClient
-from numbers_async._httpx2 import Httpcore2Transport, Httpx2Transport
+from numbers_async._httpx2 import CallerHttpx2Client, Httpcore2Transport, Httpx2Transport
 from numbers_async._transports import HTTPX_LIMITS, POOL_LIMITS
 
 BASE_URL = "http://numbers.test"
@@ -78,3 +78,24 @@ def pool_limit(transport: str) -> int:
     limits = HTTPX_LIMITS if transport == "httpx" else POOL_LIMITS
     assert limits.max_connections == limits.max_keepalive_connections
     return limits.max_connections or 0
+
+
+# Every engine: an owned pool on each transport, and a caller's own client of either httpx.
+ENGINES = ["httpx", "httpx2", "aiohttp", "caller-httpx", "caller-httpx2"]
+
+
+def engine_client(engine: str, base_url: str, **options: Any) -> NumbersClient:
+    """A client on ``engine`` (one of ENGINES) for the server at ``base_url``."""
+    if engine == "caller-httpx":
+        options["http_client"] = httpx.AsyncClient()
+    elif engine == "caller-httpx2":
+        options["http_client"] = httpx2.AsyncClient()
+    else:
+        options["transport"] = engine
+    return NumbersClient(API_KEY, base_url=base_url, **options)
+
+
+def options_client(client: NumbersClient) -> httpx.AsyncClient | httpx2.AsyncClient:
+    """The AsyncClient the caller passed (or the owned one)."""
+    http = client._requester.http
+    return http.caller_client if isinstance(http, CallerHttpx2Client) else http

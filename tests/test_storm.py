@@ -5,16 +5,12 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, suppress
-from typing import Any
 
-import httpx
-import httpx2
 import pytest
-from helpers import API_KEY, connections_in_use, until
+from helpers import ENGINES, connections_in_use, engine_client, options_client, until
 from loopback import LoopbackServer, serve, serve_in_thread
 
 from numbers_async import NumbersClient
-from numbers_async._httpx2 import CallerHttpx2Client
 
 # 600 searches, 300 at a time, each cancelled after 0-50 ms by a server answering in 0-30 ms:
 # before the fix this left all 100 connections of the default pool busy for good (the storm
@@ -24,27 +20,8 @@ STORM_IN_FLIGHT = 300
 AFTER = 200
 POOL_LIMIT = 100
 
-ENGINES = ["httpx", "httpx2", "aiohttp", "caller-httpx", "caller-httpx2"]
 Serve = Callable[[LoopbackServer], AbstractAsyncContextManager[LoopbackServer]]
 SERVERS: dict[str, Serve] = {"same-loop": serve, "own-thread": serve_in_thread}
-
-
-def make_client(engine: str, server: LoopbackServer) -> NumbersClient:
-    """A client on ``engine``: an owned pool on a transport, or a caller's AsyncClient."""
-    options: dict[str, Any] = {"timeout": 10.0}
-    if engine == "caller-httpx":
-        options["http_client"] = httpx.AsyncClient()
-    elif engine == "caller-httpx2":
-        options["http_client"] = httpx2.AsyncClient()
-    else:
-        options["transport"] = engine
-    return NumbersClient(API_KEY, base_url=server.base_url, **options)
-
-
-def options_client(client: NumbersClient) -> httpx.AsyncClient | httpx2.AsyncClient:
-    """The AsyncClient the caller passed (or the owned one)."""
-    http = client._requester.http
-    return http.caller_client if isinstance(http, CallerHttpx2Client) else http
 
 
 async def storm(client: NumbersClient, seed: int) -> None:
@@ -73,7 +50,7 @@ async def test_a_cancellation_storm_leaks_no_connection(
 ) -> None:
     """After 600 cancelled searches, 200 searches all succeed; nothing stays busy or running;
     the server never sees more connections than the pool's limit."""
-    client = make_client(engine, server)
+    client = engine_client(engine, server.base_url, timeout=10.0)
     async with client:
         async with asyncio.timeout(20):
             await storm(client, seed=3)
