@@ -23,6 +23,8 @@ import httpx_aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ._stale import DISCONNECTED, connection_opened
+
 __all__ = ["AiohttpTransport"]
 
 
@@ -35,6 +37,10 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
         return (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc) or "timed out")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(exc))
+    if isinstance(exc, aiohttp.ServerDisconnectedError):  # closed before a response head
+        return httpx.RemoteProtocolError(DISCONNECTED)
+    if isinstance(exc, aiohttp.ClientOSError):  # a reset, say, sending or awaiting the head
+        return httpx.ReadError(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, aiohttp.ClientError):
         return httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}")
     return None
@@ -109,6 +115,21 @@ class _MappedStream(httpx.AsyncByteStream):
         await _mapped(self._stream.aclose())
 
 
+async def _opened(*_: object) -> None:
+    connection_opened(reused=False)
+
+
+async def _reused(*_: object) -> None:
+    connection_opened(reused=True)
+
+
+# Tells _stale.py whether a request went out on a new connection or a pooled one.
+_CONNECTIONS = aiohttp.TraceConfig()
+_CONNECTIONS.on_connection_create_start.append(_opened)
+_CONNECTIONS.on_connection_reuseconn.append(_reused)
+_CONNECTIONS.freeze()
+
+
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
     """httpx-aiohttp's transport with httpx-equivalent errors, keeping no cookies."""
 
@@ -126,14 +147,20 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         connector._factory = functools.partial(  # type: ignore[assignment]
             _HeadLimitedHandler, loop=connector._loop
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             # Only the head's size is bounded (each line and header counts a byte at least).
             max_line_size=HEAD_LIMIT,
             max_field_size=HEAD_LIMIT,
             max_headers=HEAD_LIMIT,
+            trace_configs=[_CONNECTIONS],
         )
+        # aiohttp resends an idempotent request that failed on any connection, a new one too
+        # (doubling the load of a server dropping connections): _stale.py resends instead, only
+        # after a reused one. No public switch: aiohttp's own test client sets this attribute.
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await _mapped(super().handle_async_request(request))

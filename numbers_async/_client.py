@@ -225,7 +225,8 @@ class NumbersClient:
 
     @property
     def requests_sent(self) -> int:
-        """HTTP requests this client has sent, retries included (for metrics and tests)."""
+        """HTTP requests this client has sent, retries included, and requests resent at once
+        because a stale keep-alive connection lost them (for metrics and tests)."""
         return self._requester.requests_sent
 
     @property

@@ -16,6 +16,8 @@ from ._cancel import DetachedAttempts, queued_pool
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
+from ._stale import StaleConnection
+from ._stale import send as send_watched
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -306,19 +308,38 @@ class Requester:
         self, request: httpx.Request
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         """The response, read, and the DecodingError if its body could not be decoded: the
-        status still decides which error that is (a 502 with a broken gzip body is retried)."""
+        status still decides which error that is (a 502 with a broken gzip body is retried).
+
+        A request a stale keep-alive connection lost is sent once more at once (_stale.py),
+        within the same attempt: ``requests_sent`` counts it (the server did receive it),
+        the attempt number, ``SearchInfo.attempts`` and the retry policy do not."""
+        try:
+            return await self._send_once(request, first=True)
+        except StaleConnection as stale:
+            if self.http.is_closed:  # a caller's client closed meanwhile
+                raise stale.error from None
+        self.requests_sent += 1
+        return await self._send_once(request, first=False)
+
+    async def _send_once(
+        self, request: httpx.Request, *, first: bool
+    ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         if self._detached is not None:
-            return await self._detached.run(request, lambda: self._exchange(request))
-        return await self._exchange(request)
+            return await self._detached.run(request, lambda: self._exchange(request, first))
+        return await self._exchange(request, first)
 
     async def _exchange(
-        self, request: httpx.Request
+        self, request: httpx.Request, first: bool
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         """Send ``request`` and read its whole response, which is then closed, within
-        ``attempt_limit`` (an httpx.ReadTimeout past it, as the engines raise for one read)."""
+        ``attempt_limit`` (an httpx.ReadTimeout past it, as the engines raise for one read);
+        the ``first`` time, StaleConnection if a stale keep-alive connection lost it."""
         try:
             async with asyncio.timeout(self.attempt_limit):
-                response = await self.http.send(request, stream=True)
+                if first:
+                    response = await send_watched(self.http, request)
+                else:
+                    response = await self.http.send(request, stream=True)
                 try:
                     await read_limited(response, self.max_response_bytes)
                 except httpx.DecodingError as exc:

@@ -40,7 +40,8 @@ class SearchInfo:
     filters: dict[str, object]
     #: Seconds the whole search may take (``deadline=``), or None.
     deadline: float | None
-    #: HTTP requests sent so far, retries included.
+    #: Attempts sent so far, retries included (a request resent at once because a stale
+    #: keep-alive connection lost it is part of its attempt: see ``requests_sent``).
     attempts: int = 0
     #: Numbers returned to the caller.
     returned: int = 0

@@ -1,0 +1,87 @@
+"""A request a stale keep-alive connection lost is sent once more, on every engine, and is no
+retry; one lost on a new connection is not (an outage would get twice the load)."""
+
+import pytest
+from helpers import ENGINES, SleepRecorder, engine_client, options_client
+from loopback import LoopbackServer, serve
+
+from numbers_async import APIConnectionError, Hooks, RetryBudget, RetryPolicy
+from numbers_async.hooks import AttemptInfo, RetryInfo, SearchInfo
+
+SEARCHES = 10
+
+
+class Recorder(Hooks):
+    """Keeps the attempts sent, the retries scheduled and the searches finished."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.retries: list[RetryInfo] = []
+        self.searches: list[SearchInfo] = []
+
+    def request_sent(self, attempt: AttemptInfo) -> None:
+        self.sent.append(attempt.number)
+
+    def retry_scheduled(self, retry: RetryInfo) -> None:
+        self.retries.append(retry)
+
+    def search_finished(self, search: SearchInfo) -> None:
+        self.searches.append(search)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_requests_a_stale_connection_lost_are_resent(engine: str) -> None:
+    """A server hangs up, unanswered, on every request after the first on a connection (what
+    its idle timeout does to a request crossing it): with max_retries=0 every search still
+    succeeds, each lost request sent once more on a new connection, and counted as sent."""
+    async with serve(LoopbackServer(hangup_after=1)) as server:
+        client = engine_client(engine, server.base_url, max_retries=0, timeout=5.0)
+        async with client:
+            for _ in range(SEARCHES):
+                assert len(await client.search("US", limit=1)) == 1
+        await options_client(client).aclose()
+    assert server.requests == client.requests_sent == 2 * SEARCHES - 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_request_a_new_connection_lost_is_not_resent(engine: str) -> None:
+    """A server hanging up on every new connection's request gets one request per attempt."""
+    sleeps = SleepRecorder()
+    async with serve(LoopbackServer(default="hangup")) as server:
+        client = engine_client(
+            engine,
+            server.base_url,
+            timeout=5.0,
+            retry_policy=RetryPolicy(max_retries=2, sleep=sleeps),
+        )
+        async with client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US", limit=1)
+        await options_client(client).aclose()
+    assert server.requests == client.requests_sent == caught.value.attempts == 3
+    assert len(sleeps.delays) == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_resend_is_no_retry(engine: str) -> None:
+    """The resend waits for nothing, asks nothing of a budget that allows no retry, calls no
+    hook and counts as no attempt: each search is one attempt, numbered 1."""
+    sleeps, hooks = SleepRecorder(), Recorder()
+    async with serve(LoopbackServer(hangup_after=1)) as server:
+        client = engine_client(
+            engine,
+            server.base_url,
+            timeout=5.0,
+            retry_policy=RetryPolicy(max_retries=2, sleep=sleeps),
+            retry_budget=RetryBudget(ratio=0, min_per_second=0),
+            hooks=[hooks],
+        )
+        async with client:
+            for _ in range(SEARCHES):
+                await client.search("US", limit=1)
+        await options_client(client).aclose()
+    assert server.requests == 2 * SEARCHES - 1  # the resends did happen
+    assert sleeps.delays == []
+    assert hooks.retries == []
+    assert hooks.sent == [1] * SEARCHES
+    assert [search.attempts for search in hooks.searches] == [1] * SEARCHES
