@@ -5,17 +5,18 @@ slot when a request is cancelled while it waits in the pool's queue after the po
 assigned it a connection it has not yet opened (encode/httpcore#1093): the connection is then
 neither idle, closed nor available, and nothing ever removes it. A service whose searches are
 cancelled (``asyncio.timeout``, ``wait_for``, a client hanging up) loses slot after slot until
-every request fails with PoolTimeout. httpcore2 (httpx2) and aiohttp do not have the bug, and
-once a request has left the queue httpcore handles cancellation correctly (a connection that
-fails or is cancelled while connecting is discarded; one cancelled mid-exchange is closed).
+every request fails with PoolTimeout. It leaks the same way when a request is cancelled after
+its new connection opened and before the request started on it (the connection stays NEW, with
+no request, for ever). httpcore2 (httpx2) and aiohttp do not have these bugs, and once a
+request is on its connection httpcore handles cancellation correctly (it closes the connection).
 
 So on a pool that is httpcore 1.x, each attempt runs as a task of its own, detached from its
-caller, and requests wait for a slot in front of the pool (a semaphore of the pool's size, where
-cancelling is safe) so that none ever waits in the pool's own queue. A cancelled caller then
-returns at once: an attempt that already left the queue is cancelled with it (its connection is
-closed before the caller's CancelledError, as without the guard), and one still in the queue is
-cancelled at the first trace event httpcore reports from its connection (connecting, or sending
-on a reused one), before it sends anything. The semaphore also keeps httpcore from scanning
+caller, and requests wait for a slot in front of the pool (a semaphore, where cancelling is
+safe; ``httpcore_slots``) so that none ever waits in the pool's own queue. A cancelled caller
+returns at once: an attempt whose request is on its connection is cancelled with it (the
+connection is closed before the caller's CancelledError, as without the guard), and any other
+is cancelled at the first ``http11.*`` trace event, once it is, before it sends anything.
+The semaphore also keeps httpcore from scanning
 thousands of queued requests on every pool operation. ``aclose()`` cancels every detached
 attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
 pool closes with it.
@@ -34,48 +35,65 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ._shards import ShardedTransport
+
 T = TypeVar("T")
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 def queued_pool(http: object) -> tuple[int, bool] | None:
     """(connection limit, detach attempts?) for a pool we queue requests in front of: httpcore
-    1.x's (httpx's own transport), whose queue leaks connections on cancellation, and the owned
-    httpcore2 pool, whose queue costs O(queued requests) per pool operation (5,000 searches at
-    once took minutes); None for any other engine (aiohttp's connector queues in O(1))."""
+    1.x's (httpx's own transport, owned or a caller's), whose queue leaks connections on
+    cancellation, and the owned httpcore2 pools, whose queue costs O(queued requests) per pool
+    operation (5,000 searches at once took minutes); None for any other engine (aiohttp's
+    connector queues in O(1))."""
     if not isinstance(http, httpx.AsyncClient):
         return None
     transport = http._transport
-    if isinstance(transport, httpx.AsyncHTTPTransport):
-        # httpcore 1.0.9 is the last 1.x release: its private attribute will not move.
-        limit = transport._pool._max_connections
-        return (limit, True) if isinstance(limit, int) else None
-    engine_limit = getattr(transport, "max_connections", None)  # the owned httpcore2 pool
-    return (engine_limit, False) if isinstance(engine_limit, int) else None
+    if isinstance(transport, ShardedTransport):  # the owned httpx2 pools
+        return transport.max_connections, False
+    if isinstance(transport, httpx.AsyncHTTPTransport):  # owned or a caller's
+        # httpcore 1.0.9 is the last 1.x release: its private attributes will not move.
+        pool = transport._pool
+        slots = httpcore_slots(pool._max_connections, pool._max_keepalive_connections)
+        return None if slots is None else (slots, True)
+    return None
+
+
+def httpcore_slots(max_connections: int | None, max_keepalive: int | None) -> int | None:
+    """Requests let into an httpcore 1.x pool at once: no more than it keeps alive, since past
+    that each released connection is closed and a new one opened (httpx's default pool keeps
+    20 of 100: 5,000 searches at once opened 4,982 connections)."""
+    if max_connections is None:
+        return None  # an unbounded pool never queues
+    return max_connections if max_keepalive is None else min(max_keepalive, max_connections)
 
 
 class _Detached:
-    """One detached attempt: cancelled by its caller only once it has left the pool's queue."""
+    """One detached attempt: cancelled by its caller only once its request holds a connection."""
 
-    __slots__ = ("abandoned", "left_queue", "task")
+    __slots__ = ("abandoned", "on_connection", "task")
 
     def __init__(self) -> None:
         self.abandoned = False
-        self.left_queue = False
+        self.on_connection = False
         self.task: asyncio.Task[Any] | None = None
 
     async def trace(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore's trace extension: the first event comes from the connection, so the
-        request has left the queue (no event comes from the queue itself)."""
-        if not self.left_queue:
-            self.left_queue = True
+        """httpcore's trace extension: the first ``http11.*`` event comes once the request owns
+        its connection (state ACTIVE), where a cancellation closes that connection. Not
+        earlier: cancelled between opening a connection and starting on it, httpcore 1.0.9
+        keeps the connection as NEW for ever (the storm test leaked one in 1 run in 6)."""
+        if not self.on_connection and name.startswith("http11."):
+            self.on_connection = True
             if self.abandoned and self.task is not None:
                 self.task.cancel()
 
     def abandon(self) -> None:
-        """The caller is gone: cancel the attempt now if it is out of the queue, else then."""
+        """The caller is gone: cancel the attempt now if its request holds its connection,
+        else once it does."""
         self.abandoned = True
-        if self.left_queue and self.task is not None:
+        if self.on_connection and self.task is not None:
             self.task.cancel()
 
 
@@ -92,7 +110,7 @@ class DetachedAttempts:
 
     async def run(self, request: httpx.Request, send: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """``send()``'s result; a cancelled caller gets CancelledError at once while the attempt
-        is cancelled as soon as it is out of the pool's queue (see the module docstring)."""
+        is cancelled as soon as its request is on its connection (see the module docstring)."""
         timeouts = request.extensions.get("timeout", {})
         try:
             async with asyncio.timeout(timeouts.get("pool")):
@@ -119,7 +137,7 @@ class DetachedAttempts:
         except asyncio.CancelledError:
             if not task.done():
                 attempt.abandon()
-                if attempt.left_queue:  # cancelled now: its connection closes in a moment
+                if attempt.on_connection:  # cancelled now: its connection closes in a moment
                     await asyncio.wait({task})
             raise
 

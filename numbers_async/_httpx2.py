@@ -77,7 +77,6 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
     """httpx's own transport, on httpcore2's connection pool (what ``transport="httpx2"`` owns)."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        self.max_connections = limits.max_connections
         self.pool = httpcore2.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,

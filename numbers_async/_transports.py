@@ -13,18 +13,21 @@ from typing import Literal
 import httpx
 
 from ._framing import OverrunGuard, unambiguous
+from ._shards import PER_SHARD, SHARDS, ShardedTransport
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "httpx2", "aiohttp"]
-# Every engine keeps every connection of its pool alive for reuse. httpx's default pool (100
-# connections, 20 kept alive) opened 4,982 connections for 5,000 searches at once: past 20 in
-# flight, a connection released while the next request still waits in our queue (_cancel.py)
-# found 20 idle ones and was closed. httpcore 1.0.9 cannot hold more: its pool scans every
-# connection against every other on each request, so 3,000 searches against a 100 ms server
-# took 16.6 s with 20 connections and 49 s with 50 (100: failures). On httpx a client keeps
-# at most 20 requests in flight; httpx2 and aiohttp pools keep 100.
+# Every engine keeps every connection of its pool alive for reuse: httpx's default keeps 20 of
+# its 100, and 5,000 searches at once then opened 4,982 connections (a connection released while
+# the next request still waited in our queue, _cancel.py, found 20 idle ones and was closed).
+# httpx2 and aiohttp hold 100, httpx2's as five pools of 20 (_shards.py: an httpcore pool costs
+# more per request the more it holds). httpx holds 20: httpcore 1.0.9 degrades past that, in
+# one pool or in five (3,000 searches at once against a 100 ms server: 16.6 s with 20
+# connections, 49 s with 50; five pools of 20 made each request enter its pool 12 times on
+# average, as requests handed the same idle connection retry).
 HTTPX_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+PER_SHARD_CONNECTIONS = PER_SHARD.max_connections or 0
 
 
 def no_cookies() -> CookieJar:
@@ -61,7 +64,8 @@ def owned_http_client(
             from ._httpx2 import Httpcore2Transport
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
-        engine = Httpcore2Transport(POOL_LIMITS)
+        pools = [Httpcore2Transport(PER_SHARD) for _ in range(SHARDS)]
+        engine = ShardedTransport(pools, PER_SHARD_CONNECTIONS)
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport

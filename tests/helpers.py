@@ -12,6 +12,7 @@ import httpx2
 
 from numbers_async import NumbersClient
 from numbers_async._httpx2 import CallerHttpx2Client, Httpcore2Transport, Httpx2Transport
+from numbers_async._shards import ShardedTransport
 from numbers_async._transports import HTTPX_LIMITS, POOL_LIMITS
 
 BASE_URL = "http://numbers.test"
@@ -64,8 +65,15 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> bool:
 def connections_in_use(client: NumbersClient) -> int:
     """Connections the client's pool holds that are not idle (a leak when no search runs)."""
     pool: Any = client._requester.http._transport
+    if isinstance(pool, ShardedTransport):
+        return sum(connections_busy(shard) for shard in pool.shards)
     if isinstance(pool, Httpx2Transport):  # a caller's httpx2.AsyncClient
         pool = pool.client._transport
+    return connections_busy(pool)
+
+
+def connections_busy(pool: Any) -> int:
+    """Connections of one engine's pool that are not idle."""
     if isinstance(pool, Httpcore2Transport):
         return sum(not connection.is_idle() for connection in pool.pool.connections)
     if isinstance(pool, (httpx.AsyncHTTPTransport, httpx2.AsyncHTTPTransport)):
@@ -74,10 +82,10 @@ def connections_in_use(client: NumbersClient) -> int:
 
 
 def pool_limit(transport: str) -> int:
-    """The connections a client's owned pool holds on ``transport`` (all kept alive)."""
+    """The requests a client's owned pool on ``transport`` has in flight at most, each on a
+    connection it keeps alive."""
     limits = HTTPX_LIMITS if transport == "httpx" else POOL_LIMITS
-    assert limits.max_connections == limits.max_keepalive_connections
-    return limits.max_connections or 0
+    return limits.max_keepalive_connections or 0
 
 
 # Every engine: an owned pool on each transport, and a caller's own client of either httpx.

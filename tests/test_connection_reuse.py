@@ -5,11 +5,13 @@ requests at 21 in flight, and 4,982 for 5,000 searches at once)."""
 import asyncio
 from typing import cast
 
+import httpx
 import pytest
 from helpers import API_KEY, pool_limit
 from loopback import LoopbackServer, serve_in_thread
 
 from numbers_async import NumbersClient
+from numbers_async._cancel import httpcore_slots
 from numbers_async._transports import Transport
 
 SEARCHES = 300
@@ -35,3 +37,31 @@ async def test_connections_opened_stay_within_the_pool_at_any_concurrency(
     assert found == [5] * SEARCHES
     assert server.requests == SEARCHES
     assert server.connections <= min(in_flight, pool_limit(transport))
+
+
+async def test_a_callers_httpx_client_keeps_its_connections_past_20_in_flight() -> None:
+    """httpx's default pool keeps 20 of its 100 connections alive: at most 20 requests go into
+    it at once, so none is closed on release and reopened."""
+    server = LoopbackServer(latency=(0.05, 0.05))
+    async with serve_in_thread(server), httpx.AsyncClient() as http:  # noqa: SIM117
+        async with NumbersClient(API_KEY, base_url=server.base_url, http_client=http) as client:
+            found = await asyncio.gather(*(client.search("US", limit=5) for _ in range(SEARCHES)))
+    assert [len(numbers) for numbers in found] == [5] * SEARCHES
+    assert server.connections <= 20
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "max_keepalive", "slots"),
+    [
+        (100, 20, 20),
+        (20, 20, 20),
+        (10, 20, 10),
+        (10, None, 10),
+        (None, 20, None),
+        (None, None, None),
+    ],
+)
+def test_requests_let_into_an_httpcore_pool_are_those_it_keeps_alive(
+    max_connections: int | None, max_keepalive: int | None, slots: int | None
+) -> None:
+    assert httpcore_slots(max_connections, max_keepalive) == slots
