@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("## Targets", "## Server ceiling", "## W1", "## W2", "## W3", "## W4", "## W5", "## W6")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)  # the harness's own subprocess timeout is 120 s
 def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
     """`python -m benchmarks --quick` writes every workload's table, each variant, the targets."""

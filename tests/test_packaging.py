@@ -53,6 +53,7 @@ def test_wheel_holds_both_packages_and_markers(wheel: Path) -> None:
     assert not any(name.startswith(("generated/", "tests/")) for name in names)
 
 
+@pytest.mark.slow
 def test_wheel_installs_into_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
     """The wheel, installed into a fresh venv, gives importable numbers_async and numbers_api."""
     venv = tmp_path / "venv"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +107,7 @@ def drift_test(copy: Path, *options: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_three_spec_edits_reach_users_with_one_handwritten_line(tmp_path: Path) -> None:
     """A new field reaches number.<field> and the CLI's json; a new parameter is refused by the
     drift test until one line exposes it, then is sent on the wire and accepted by the sandbox;

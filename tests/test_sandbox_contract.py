@@ -16,6 +16,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 import yaml
 from hypothesis import settings
@@ -53,6 +54,7 @@ valid_only.config.generation.update(modes=[GenerationMode.POSITIVE])
 run_settings = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True)
 
 
+@pytest.mark.slow
 @as_written.parametrize()
 @run_settings
 def test_every_response_conforms_to_the_spec(case: schemathesis.Case[Any]) -> None:
@@ -62,6 +64,7 @@ def test_every_response_conforms_to_the_spec(case: schemathesis.Case[Any]) -> No
     )
 
 
+@pytest.mark.slow
 @valid_only.parametrize()
 @run_settings
 def test_every_valid_search_gets_numbers_in_the_spec_shape(case: schemathesis.Case[Any]) -> None:

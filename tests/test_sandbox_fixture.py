@@ -36,6 +36,7 @@ def _readme_example() -> str:
     return str(example)
 
 
+@pytest.mark.slow
 def test_the_readme_example_passes_in_a_user_suite(pytester: pytest.Pytester) -> None:
     """The README's example, run as a user's suite enabling the plugin, passes, fixtures and all."""
     pytester.makepyfile(test_user=_readme_example() + FRESH_SANDBOX_TEST)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from numbers_async import AvailableNumber
@@ -44,6 +45,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_a_field_added_to_the_spec_reaches_users_after_regeneration(tmp_path: Path) -> None:
     """monthlyCost added to AvailableNumber, regenerated: the unchanged facade exposes it."""
     spec = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text())
@@ -154,6 +156,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_enum_required_field_and_api_key_header_follow_a_regenerated_spec(tmp_path: Path) -> None:
     """On a copy of the spec: an enum added to phoneNumberType and a server sending a value
     outside it → the search succeeds with that value; locality made required and a server

@@ -37,7 +37,7 @@ async def storm(client: NumbersClient, seed: int) -> None:
     await asyncio.gather(*(cancelled(index) for index in range(STORM)))
 
 
-@pytest.fixture(params=list(SERVERS))
+@pytest.fixture(params=["same-loop", pytest.param("own-thread", marks=pytest.mark.slow)])
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[LoopbackServer]:
     """A server answering in 0-30 ms, on the test's loop or on a thread of its own."""
     async with SERVERS[request.param](LoopbackServer(latency=(0, 0.03), seed=7)) as running:
