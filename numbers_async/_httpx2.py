@@ -16,6 +16,7 @@ httpx2 is imported only when selected, so ``import numbers_async`` does not need
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -76,9 +77,9 @@ class _PoolStream(httpx.AsyncByteStream):
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """httpx's own transport, on httpcore2's connection pool (what ``transport="httpx2"`` owns)."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
         self.pool = httpcore2.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

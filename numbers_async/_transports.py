@@ -7,6 +7,8 @@ as httpx.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Literal
 
@@ -28,6 +30,15 @@ Transport = Literal["httpx", "httpx2", "aiohttp"]
 HTTPX_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 PER_SHARD_CONNECTIONS = PER_SHARD.max_connections or 0
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The verifying SSL context of every pool the clients of this process own (httpx's
+    default, read once: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set then). Building one loads
+    the CA bundle, tens of ms of CPU: once per client made each client cost that (five times
+    for httpx2's five pools)."""
+    return httpx.create_ssl_context()
 
 
 def no_cookies() -> CookieJar:
@@ -52,7 +63,7 @@ def owned_http_client(
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     if transport == "httpx":
         return httpx.AsyncClient(
-            transport=FramedHTTPTransport(limits=HTTPX_LIMITS),
+            transport=FramedHTTPTransport(limits=HTTPX_LIMITS, verify=shared_ssl_context()),
             limits=HTTPX_LIMITS,  # for the proxies of a proxy environment, mounted beside it
             timeout=timeout,
             headers=headers,
@@ -64,14 +75,14 @@ def owned_http_client(
             from ._httpx2 import Httpcore2Transport
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
-        pools = [Httpcore2Transport(PER_SHARD) for _ in range(SHARDS)]
+        pools = [Httpcore2Transport(PER_SHARD, shared_ssl_context()) for _ in range(SHARDS)]
         engine = ShardedTransport(pools, PER_SHARD_CONNECTIONS)
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
         except ImportError as exc:
             raise _missing_extra("aiohttp") from exc
-        engine = AiohttpTransport(limits=POOL_LIMITS)
+        engine = AiohttpTransport(limits=POOL_LIMITS, verify=shared_ssl_context())
     else:
         raise InvalidRequestError(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"

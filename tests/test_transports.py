@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import httpx
 import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
@@ -24,7 +25,8 @@ from numbers_async import (
     Timeouts,
 )
 from numbers_async._pagination import PAGE_MAX
-from numbers_async._transports import Transport
+from numbers_async._shards import ShardedTransport
+from numbers_async._transports import Transport, shared_ssl_context
 
 
 @pytest.fixture
@@ -223,3 +225,25 @@ async def test_timeout_bounds_a_whole_attempt_against_a_dripping_server(
             await client.search("US", limit=10)
         elapsed = time.perf_counter() - started
     assert 0.5 <= elapsed < 1.5
+
+
+def ssl_contexts(client: NumbersClient) -> list[object]:
+    """The SSL context of each connection pool ``client`` owns."""
+    transport: Any = client._requester.http._transport
+    if isinstance(transport, ShardedTransport):
+        return [cast(Any, shard).pool._ssl_context for shard in transport.shards]
+    if isinstance(transport, httpx.AsyncHTTPTransport):
+        return [transport._pool._ssl_context]
+    return [transport.ssl_context]
+
+
+def test_owned_pools_share_one_ssl_context(transport: str) -> None:
+    """Building an SSL context loads the CA bundle (tens of ms): every pool of every client
+    shares the process's one, so a client costs no such load (httpx2's once cost five)."""
+    first, second = (
+        NumbersClient(API_KEY, base_url="https://api.example", transport=cast(Transport, transport))
+        for _ in range(2)
+    )
+    contexts = ssl_contexts(first) + ssl_contexts(second)
+    assert contexts[0] is shared_ssl_context()
+    assert all(context is contexts[0] for context in contexts)
