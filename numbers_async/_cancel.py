@@ -15,7 +15,8 @@ caller, and requests wait for a slot in front of the pool (a semaphore, where ca
 safe; ``httpcore_slots``) so that none ever waits in the pool's own queue. A cancelled caller
 returns at once: an attempt whose request is on its connection is cancelled with it (the
 connection is closed before the caller's CancelledError, as without the guard), and any other
-is cancelled at the first ``http11.*`` trace event, once it is, before it sends anything.
+is cancelled at the first ``http11.*`` trace event, once it is (its request may already be on
+the wire: the server may answer it for nobody).
 The semaphore also keeps httpcore from scanning
 thousands of queued requests on every pool operation. ``aclose()`` cancels every detached
 attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
@@ -55,18 +56,17 @@ def queued_pool(http: object) -> tuple[int, bool] | None:
     if isinstance(transport, httpx.AsyncHTTPTransport):  # owned or a caller's
         # httpcore 1.0.9 is the last 1.x release: its private attributes will not move.
         pool = transport._pool
-        slots = httpcore_slots(pool._max_connections, pool._max_keepalive_connections)
-        return None if slots is None else (slots, True)
+        return httpcore_slots(pool._max_connections, pool._max_keepalive_connections), True
     return None
 
 
-def httpcore_slots(max_connections: int | None, max_keepalive: int | None) -> int | None:
-    """Requests let into an httpcore 1.x pool at once: no more than it keeps alive, since past
-    that each released connection is closed and a new one opened (httpx's default pool keeps
-    20 of 100: 5,000 searches at once opened 4,982 connections)."""
-    if max_connections is None:
-        return None  # an unbounded pool never queues
-    return max_connections if max_keepalive is None else min(max_keepalive, max_connections)
+def httpcore_slots(max_connections: int, max_keepalive: int) -> int:
+    """Requests let into an httpcore 1.x pool at once (it stores an unbounded limit as
+    sys.maxsize): no more than it keeps alive, since past that each released connection is
+    closed and a new one opened (httpx's default pool keeps 20 of 100: 5,000 searches at once
+    opened 4,982 connections); a pool keeping none alive gets its connection limit."""
+    kept = max_keepalive if max_keepalive > 0 else max_connections
+    return max(1, min(kept, max_connections))
 
 
 class _Detached:
@@ -80,11 +80,12 @@ class _Detached:
         self.task: asyncio.Task[Any] | None = None
 
     async def trace(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore's trace extension: the first ``http11.*`` event comes once the request owns
-        its connection (state ACTIVE), where a cancellation closes that connection. Not
-        earlier: cancelled between opening a connection and starting on it, httpcore 1.0.9
-        keeps the connection as NEW for ever (the storm test leaked one in 1 run in 6)."""
-        if not self.on_connection and name.startswith("http11."):
+        """httpcore's trace extension: the first ``http11.*`` (or ``http2.*``) event comes once
+        the request owns its connection (state ACTIVE), where a cancellation closes that
+        connection (its request may already be on the wire). Not earlier: cancelled between
+        opening a connection and starting on it, httpcore 1.0.9 keeps the connection as NEW for
+        ever (the storm test leaked one in 1 run in 6)."""
+        if not self.on_connection and name.startswith(("http11.", "http2.")):
             self.on_connection = True
             if self.abandoned and self.task is not None:
                 self.task.cancel()

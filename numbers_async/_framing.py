@@ -6,7 +6,8 @@ is how responses are split and requests smuggled). Refused on every engine, so a
 
 A body longer than its Content-Length leaves its excess on the connection, and httpcore (1.x and
 2) would read it as the answer to the next request on that connection: another search's
-numbers. aiohttp closes such a connection; on the httpcore pools ``discard_if_overrun`` does.
+numbers. aiohttp closes such a connection; on the pools a client owns ``discard_if_overrun``
+does. A caller's own httpx or httpx2 client is not guarded (README, "Connections").
 """
 
 from __future__ import annotations

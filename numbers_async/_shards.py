@@ -41,8 +41,15 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
+        """Close every pool, even when closing one fails (the first error is raised)."""
+        errors = []
         for shard in self.shards:
-            await shard.aclose()
+            try:
+                await shard.aclose()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 class _Released(httpx.AsyncByteStream):

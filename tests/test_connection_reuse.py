@@ -3,15 +3,17 @@ connection its pool could have reused (httpx's default pool opened 492 connectio
 requests at 21 in flight, and 4,982 for 5,000 searches at once)."""
 
 import asyncio
+import sys
 from typing import cast
 
 import httpx
 import pytest
-from helpers import API_KEY, pool_limit
+from helpers import API_KEY, connections_busy, pool_limit
 from loopback import LoopbackServer, serve_in_thread
 
 from numbers_async import NumbersClient
-from numbers_async._cancel import httpcore_slots
+from numbers_async._cancel import queued_pool
+from numbers_async._shards import ShardedTransport
 from numbers_async._transports import Transport
 
 SEARCHES = 300
@@ -34,6 +36,10 @@ async def test_connections_opened_stay_within_the_pool_at_any_concurrency(
                     return len(await client.search("US", limit=5))
 
             found = await asyncio.gather(*(search() for _ in range(SEARCHES)))
+            engine = client._requester.http._transport
+            if isinstance(engine, ShardedTransport):  # each request counted out of its pool
+                assert engine._busy == [0] * len(engine.shards)
+                assert sum(map(connections_busy, engine.shards)) == 0
     assert found == [5] * SEARCHES
     assert server.requests == SEARCHES
     assert server.connections <= min(in_flight, pool_limit(transport))
@@ -51,17 +57,19 @@ async def test_a_callers_httpx_client_keeps_its_connections_past_20_in_flight() 
 
 
 @pytest.mark.parametrize(
-    ("max_connections", "max_keepalive", "slots"),
+    ("limits", "slots"),
     [
-        (100, 20, 20),
-        (20, 20, 20),
-        (10, 20, 10),
-        (10, None, 10),
-        (None, 20, None),
-        (None, None, None),
+        (httpx.Limits(max_connections=100, max_keepalive_connections=20), 20),
+        (httpx.Limits(max_connections=20, max_keepalive_connections=20), 20),
+        (httpx.Limits(max_connections=10, max_keepalive_connections=20), 10),
+        (httpx.Limits(max_connections=10, max_keepalive_connections=0), 10),
+        (httpx.Limits(max_connections=None, max_keepalive_connections=20), 20),
+        (httpx.Limits(max_connections=None, max_keepalive_connections=None), sys.maxsize),
     ],
+    ids=["default", "all-kept", "fewer-than-kept", "none-kept", "unbounded", "all-unbounded"],
 )
-def test_requests_let_into_an_httpcore_pool_are_those_it_keeps_alive(
-    max_connections: int | None, max_keepalive: int | None, slots: int | None
+async def test_requests_let_into_a_callers_httpx_pool_are_those_it_keeps_alive(
+    limits: httpx.Limits, slots: int
 ) -> None:
-    assert httpcore_slots(max_connections, max_keepalive) == slots
+    async with httpx.AsyncClient(limits=limits) as http:
+        assert queued_pool(http) == (slots, True)

@@ -3,9 +3,18 @@ event-loop iteration, in arrival order, so the loop keeps serving everything els
 slices (5,000 searches at once stalled it 1.5-3.6 s before)."""
 
 import asyncio
+import itertools
 from collections.abc import Callable
 
+import httpx
+import pytest
+from helpers import numbers_body
+
+from numbers_async import NumbersClient
 from numbers_async._gate import PER_TURN, EntryGate
+from numbers_async._pagination import PAGE_MAX
+
+MakeClient = Callable[..., NumbersClient]
 
 
 class Iterations:
@@ -71,3 +80,28 @@ async def test_a_lone_caller_passes_without_waiting_for_an_iteration() -> None:
         await gate.enter()
     assert iterations.count == 0
     iterations.stop()
+
+
+async def test_every_page_fetch_of_a_search_goes_through_the_gate(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered = 0
+    enter = EntryGate.enter
+
+    async def counted(gate: EntryGate) -> None:
+        nonlocal entered
+        entered += 1
+        await enter(gate)
+
+    monkeypatch.setattr(EntryGate, "enter", counted)
+    served = itertools.count()
+
+    def fresh_numbers(request: httpx.Request) -> httpx.Response:
+        limit = int(request.url.params["limit"])
+        numbers = [f"+1415555{next(served):04d}" for _ in range(limit)]
+        return httpx.Response(200, json=numbers_body(numbers))
+
+    client = make_client(fresh_numbers)
+    numbers = await client.search("US", limit=3 * PAGE_MAX)
+    assert len(numbers) == 3 * PAGE_MAX
+    assert entered == numbers.requests == 3
