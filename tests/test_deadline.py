@@ -79,7 +79,10 @@ async def test_deadline_over_retries_refuses_a_backoff_past_it(make_client: Make
     with pytest.raises(ProviderError) as caught:
         await client.search("US")
     elapsed = time.perf_counter() - started
-    assert elapsed < 0.5
+    # Every attempt starts before the deadline; the refusal follows the last one at once
+    # (a wait past the deadline would end in APITimeoutError at 0.5 s, not this 502).
+    assert sent[-1] - started < 0.5
+    assert elapsed < 0.5 + 0.25
     assert 1 <= len(sent) < 21
     (note,) = caught.value.__notes__
     assert "would pass the deadline" in note
@@ -95,8 +98,8 @@ async def test_deadline_over_retries_refuses_a_backoff_past_it(make_client: Make
 async def test_a_long_retry_after_fails_at_once(
     make_client: MakeClient, options: dict[str, float], why: str
 ) -> None:
-    """A 503 asking for 30 s with a 5 s deadline, or 3600 s without one: raised in < 100 ms,
-    carrying the Retry-After it asked for."""
+    """A 503 asking for 30 s with a 5 s deadline, or 3600 s without one: raised at once (well
+    under the 1 s bound, which leaves room for a loaded machine), carrying its Retry-After."""
     asked = "30" if options else "3600"
     client = make_client(
         lambda request: httpx.Response(503, headers={"Retry-After": asked}),
@@ -106,7 +109,7 @@ async def test_a_long_retry_after_fails_at_once(
     started = time.perf_counter()
     with pytest.raises(UnexpectedStatusError) as caught:
         await client.search("US")
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 1.0
     assert caught.value.retry_after == float(asked)
     assert why in caught.value.__notes__[0]
 
