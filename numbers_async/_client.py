@@ -257,6 +257,7 @@ class NumbersClient:
         ``extra_query`` adds query parameters the spec does not describe yet, ``extra_headers``
         headers (never the one carrying the key); both are sent on every page.
         """
+        await self._requester.admit()
         pager = self._pager(
             country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
         )

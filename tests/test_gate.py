@@ -5,6 +5,7 @@ slices (5,000 searches at once stalled it 1.5-3.6 s before)."""
 import asyncio
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -104,4 +105,27 @@ async def test_every_page_fetch_of_a_search_goes_through_the_gate(
     client = make_client(fresh_numbers)
     numbers = await client.search("US", limit=3 * PAGE_MAX)
     assert len(numbers) == 3 * PAGE_MAX
-    assert entered == numbers.requests == 3
+    assert numbers.requests == 3
+    assert entered == 1 + numbers.requests  # the search's own setup, then each page fetch
+
+
+async def test_searches_gathered_by_the_thousand_set_up_in_slices(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No loop iteration validates and builds more than PER_TURN searches' pagers: 1,000
+    searches gathered at once once built all 1,000 in their first iteration."""
+    iterations = Iterations()
+    built: list[int] = []
+    pager = NumbersClient._pager
+
+    def counted(client: NumbersClient, *args: Any) -> Any:
+        built.append(iterations.count)
+        return pager(client, *args)
+
+    monkeypatch.setattr(NumbersClient, "_pager", counted)
+    client = make_client(lambda request: httpx.Response(200, json=numbers_body(["+14155550100"])))
+    results = await asyncio.gather(*(client.search("US", limit=1) for _ in range(1_000)))
+    iterations.stop()
+    assert [len(result) for result in results] == [1] * 1_000
+    assert len(built) == 1_000
+    assert max(built.count(iteration) for iteration in set(built)) <= PER_TURN
