@@ -44,16 +44,16 @@ Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 def queued_pool(http: object) -> tuple[int, bool] | None:
     """(connection limit, detach attempts?) for a pool we queue requests in front of: httpcore
-    1.x's (httpx's own transport, owned or a caller's), whose queue leaks connections on
+    1.x's (the owned httpx pools, or a caller's httpx client), whose queue leaks connections on
     cancellation, and the owned httpcore2 pools, whose queue costs O(queued requests) per pool
     operation (5,000 searches at once took minutes); None for any other engine (aiohttp's
     connector queues in O(1))."""
     if not isinstance(http, httpx.AsyncClient):
         return None
     transport = http._transport
-    if isinstance(transport, ShardedTransport):  # the owned httpx2 pools
-        return transport.max_connections, False
-    if isinstance(transport, httpx.AsyncHTTPTransport):  # owned or a caller's
+    if isinstance(transport, ShardedTransport):  # the owned httpx or httpx2 pools
+        return transport.max_connections, isinstance(transport.shard(0), httpx.AsyncHTTPTransport)
+    if isinstance(transport, httpx.AsyncHTTPTransport):  # a caller's
         # httpcore 1.0.9 is the last 1.x release: its private attributes will not move.
         pool = transport._pool
         return httpcore_slots(pool._max_connections, pool._max_keepalive_connections), True

@@ -1,51 +1,94 @@
-"""Several small connection pools behind one transport, for the owned httpx2 engine.
+"""The owned httpx and httpx2 pools: many pools of one connection behind one transport.
 
-httpcore2's pool scans every pooled connection, with a system call for each idle one, twice per
-request: the cost grows with the pool. One pool of 100 connections served 3,000 searches at once
-against a 100 ms server with 29.6 s of CPU under cProfile, 15 s of it in that scan; five pools
-of 20, holding the same 100 connections, with 15.6 s (3.4 s scanning).
+Why not one pool of 100: httpcore's pool scans every pooled connection per request (httpcore2
+with a system call for each idle one), so its cost grows with the pool; and httpcore 1.0.9
+hands a connection it just assigned, still idle until its request starts, to the next request
+too, which then fails inside the pool and retries. With five httpcore 1.0.9 pools of 20, 5,000
+searches at once against a 100 ms server made 19,884 such retries and opened 170 connections
+for 100; one pool of 20 took 27 s. A pool of one connection that gets a request only when it
+has none in flight does neither: no scan, no retry, no connection opened twice.
 
-A request goes to the pool with the fewest requests in flight; with at most as many in flight
-as all pools hold (the queue in _cancel.py), none ever waits in a pool's own queue.
+The last pool released is the next one used, so a client with few requests in flight keeps
+reusing the same few connections (a queue would open all 100). Pools are built on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-SHARDS = 5
-PER_SHARD = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
-    """Sends each request through the least busy of ``shards`` (each one connection pool)."""
+    """Sends each request through a pool of one connection with no request in flight, waiting
+    (first come, first served) when all ``size`` are busy."""
 
-    def __init__(self, shards: Sequence[httpx.AsyncBaseTransport], per_shard: int) -> None:
-        self.shards = list(shards)
-        self._busy = [0] * len(shards)  # requests in flight per shard, until their body closes
-        self.max_connections = per_shard * len(shards)
+    def __init__(self, make_pool: Callable[[], httpx.AsyncBaseTransport], size: int) -> None:
+        self._make_pool = make_pool
+        self._pools: list[httpx.AsyncBaseTransport | None] = [None] * size
+        self._idle = list(reversed(range(size)))  # a stack: pool 0 is used first
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self.max_connections = size
+
+    @property
+    def shards(self) -> list[httpx.AsyncBaseTransport]:
+        """The pools built so far."""
+        return [pool for pool in self._pools if pool is not None]
+
+    @property
+    def idle(self) -> int:
+        """Pools with no request in flight (every one once all responses are closed)."""
+        return len(self._idle)
+
+    def shard(self, index: int) -> httpx.AsyncBaseTransport:
+        """Pool ``index``, built now if it was not yet."""
+        pool = self._pools[index]
+        if pool is None:
+            pool = self._pools[index] = self._make_pool()
+        return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        busy = self._busy
-        index = busy.index(min(busy))
-        busy[index] += 1
+        while not self._idle:  # not with the queue in front of it (_cancel.py): never full
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():  # woken, then cancelled:
+                    self._wake()  # the pool it was woken for goes to the next waiter
+                raise
+        index = self._idle.pop()
         try:
-            response = await self.shards[index].handle_async_request(request)
+            response = await self.shard(index).handle_async_request(request)
         except BaseException:
-            busy[index] -= 1
+            self._release(index)
             raise
-        response.stream = _Released(response.stream, busy, index)
+        response.stream = _Released(response.stream, self, index)
         return response
+
+    def _release(self, index: int) -> None:
+        """Pool ``index`` is free again: the next waiter (if any) may take it."""
+        self._idle.append(index)
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a waiter cancelled meanwhile takes no turn
+                waiter.set_result(None)
+                break
 
     async def aclose(self) -> None:
         """Close every pool, even when closing one fails (the first error is raised)."""
         errors = []
-        for shard in self.shards:
+        for pool in self.shards:
             try:
-                await shard.aclose()
+                await pool.aclose()
             except Exception as exc:
                 errors.append(exc)
         if errors:
@@ -53,12 +96,11 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
 
 class _Released(httpx.AsyncByteStream):
-    """A response body that counts its request out of its shard once closed (its connection
-    is back in the pool by then)."""
+    """A response body that frees its pool once closed (its connection is idle by then)."""
 
-    def __init__(self, stream: Any, busy: list[int], index: int) -> None:
+    def __init__(self, stream: Any, owner: ShardedTransport, index: int) -> None:
         self._stream = stream
-        self._busy: list[int] | None = busy
+        self._owner: ShardedTransport | None = owner
         self._index = index
 
     def __aiter__(self) -> Any:
@@ -68,6 +110,6 @@ class _Released(httpx.AsyncByteStream):
         try:
             await self._stream.aclose()
         finally:
-            if self._busy is not None:
-                self._busy[self._index] -= 1
-                self._busy = None
+            if self._owner is not None:
+                self._owner._release(self._index)
+                self._owner = None

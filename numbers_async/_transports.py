@@ -15,21 +15,15 @@ from typing import Literal
 import httpx
 
 from ._framing import OverrunGuard, unambiguous
-from ._shards import PER_SHARD, SHARDS, ShardedTransport
+from ._shards import ONE_CONNECTION, ShardedTransport
 from .errors import InvalidRequestError
 
 Transport = Literal["httpx", "httpx2", "aiohttp"]
-# Every engine keeps every connection of its pool alive for reuse: httpx's default keeps 20 of
-# its 100, and 5,000 searches at once then opened 4,982 connections (a connection released while
-# the next request still waited in our queue, _cancel.py, found 20 idle ones and was closed).
-# httpx2 and aiohttp hold 100, httpx2's as five pools of 20 (_shards.py: an httpcore pool costs
-# more per request the more it holds). httpx holds 20: httpcore 1.0.9 degrades past that, in
-# one pool or in five (3,000 searches at once against a 100 ms server: 16.6 s with 20
-# connections, 49 s with 50; five pools of 20 made each request enter its pool 12 times on
-# average, as requests handed the same idle connection retry).
-HTTPX_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+# Every engine holds 100 connections and keeps each alive for reuse (httpx's default keeps 20
+# of its 100: 5,000 searches at once opened 4,982 connections). httpx and httpx2 hold them as
+# 100 pools of one connection (_shards.py); aiohttp's connector is one pool that scales.
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-PER_SHARD_CONNECTIONS = PER_SHARD.max_connections or 0
+POOL_SIZE = POOL_LIMITS.max_connections or 0
 
 
 @functools.cache
@@ -62,22 +56,20 @@ def owned_http_client(
     transport: object, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
-    if transport == "httpx":
-        return httpx.AsyncClient(
-            transport=FramedHTTPTransport(limits=HTTPX_LIMITS, verify=shared_ssl_context()),
-            limits=HTTPX_LIMITS,  # for the proxies of a proxy environment, mounted beside it
-            timeout=timeout,
-            headers=headers,
-            cookies=no_cookies(),
-        )
     engine: httpx.AsyncBaseTransport
-    if transport == "httpx2":
+    if transport == "httpx":
+        engine = ShardedTransport(
+            lambda: FramedHTTPTransport(limits=ONE_CONNECTION, verify=shared_ssl_context()),
+            POOL_SIZE,
+        )
+    elif transport == "httpx2":
         try:
             from ._httpx2 import Httpcore2Transport
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
-        pools = [Httpcore2Transport(PER_SHARD, shared_ssl_context()) for _ in range(SHARDS)]
-        engine = ShardedTransport(pools, PER_SHARD_CONNECTIONS)
+        engine = ShardedTransport(
+            lambda: Httpcore2Transport(ONE_CONNECTION, shared_ssl_context()), POOL_SIZE
+        )
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
@@ -89,7 +81,11 @@ def owned_http_client(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
     return httpx.AsyncClient(
-        transport=engine, timeout=timeout, headers=headers, cookies=no_cookies()
+        transport=engine,
+        limits=POOL_LIMITS,  # for the proxies of a proxy environment, mounted beside it
+        timeout=timeout,
+        headers=headers,
+        cookies=no_cookies(),
     )
 
 

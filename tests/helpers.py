@@ -13,7 +13,7 @@ import httpx2
 from numbers_async import NumbersClient
 from numbers_async._httpx2 import CallerHttpx2Client, Httpcore2Transport, Httpx2Transport
 from numbers_async._shards import ShardedTransport
-from numbers_async._transports import HTTPX_LIMITS, POOL_LIMITS
+from numbers_async._transports import POOL_LIMITS
 
 BASE_URL = "http://numbers.test"
 API_KEY = "sk_test_s3cr3t_KEY_value"
@@ -84,8 +84,8 @@ def connections_busy(pool: Any) -> int:
 def pool_limit(transport: str) -> int:
     """The requests a client's owned pool on ``transport`` has in flight at most, each on a
     connection it keeps alive."""
-    limits = HTTPX_LIMITS if transport == "httpx" else POOL_LIMITS
-    return limits.max_keepalive_connections or 0
+    assert transport in ("httpx", "httpx2", "aiohttp")
+    return POOL_LIMITS.max_keepalive_connections or 0
 
 
 # Every engine: an owned pool on each transport, and a caller's own client of either httpx.

@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import httpx
 import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
@@ -230,10 +229,9 @@ async def test_timeout_bounds_a_whole_attempt_against_a_dripping_server(
 def ssl_contexts(client: NumbersClient) -> list[object]:
     """The SSL context of each connection pool ``client`` owns."""
     transport: Any = client._requester.http._transport
-    if isinstance(transport, ShardedTransport):
-        return [cast(Any, shard).pool._ssl_context for shard in transport.shards]
-    if isinstance(transport, httpx.AsyncHTTPTransport):
-        return [transport._pool._ssl_context]
+    if isinstance(transport, ShardedTransport):  # two pools, built now as a search would
+        pools: list[Any] = [transport.shard(0), transport.shard(1)]
+        return [(pool.pool if hasattr(pool, "pool") else pool._pool)._ssl_context for pool in pools]
     return [transport.ssl_context]
 
 
