@@ -134,13 +134,15 @@ class DetachedAttempts:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         try:
-            return await asyncio.shield(task)
+            result: T = await asyncio.shield(task)
         except asyncio.CancelledError:
             if not task.done():
                 attempt.abandon()
                 if attempt.on_connection:  # cancelled now: its connection closes in a moment
                     await asyncio.wait({task})
             raise
+        attempt.task = None  # the result refers to the attempt (its request's trace): no cycle
+        return result
 
     def _release(self, task: asyncio.Task[Any]) -> None:
         self._slots.release()

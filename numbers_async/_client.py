@@ -257,19 +257,23 @@ class NumbersClient:
         ``extra_query`` adds query parameters the spec does not describe yet, ``extra_headers``
         headers (never the one carrying the key); both are sent on every page.
         """
-        await self._requester.admit()
-        pager = self._pager(
-            country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
-        )
-        numbers = SearchResult()
+        requester = self._requester
+        await requester.admit()
         try:
-            async with aclosing(pager.pages()) as pages:
-                async for page in pages:
-                    numbers.extend(page)
-        except NumbersError as exc:
-            exc.partial_numbers = list(numbers)
-            raise
-        return numbers._finish(pager)
+            pager = self._pager(
+                country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
+            )
+            numbers = SearchResult()
+            try:
+                async with aclosing(pager.pages()) as pages:
+                    async for page in pages:
+                        numbers.extend(page)
+            except NumbersError as exc:
+                exc.partial_numbers = list(numbers)
+                raise
+            return numbers._finish(pager)
+        finally:
+            requester.leave()
 
     def iter_search(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +20,7 @@ from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from ._stale import StaleConnection
 from ._stale import send as send_watched
+from ._transports import POOL_SIZE
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
 
 _URL_CACHE_SIZE = 1024
+# Searches running at once per connection of the pool: enough to keep every connection busy
+# (a search waits for its page, then parses it) at any page_concurrency, few enough to keep
+# the heap small (see ``Requester.admitted``).
+RUNNING_PER_CONNECTION = 4
 
 
 class Requester:
@@ -44,6 +51,7 @@ class Requester:
 
     __slots__ = (
         "__weakref__",
+        "_admission",
         "_detached",
         "_gate",
         "_interrupted",
@@ -61,6 +69,7 @@ class Requester:
         "options",
         "policy",
         "requests_sent",
+        "running_limit",
     )
 
     def __init__(
@@ -97,6 +106,9 @@ class Requester:
         queued = queued_pool(http)
         self._detached = None if queued is None else DetachedAttempts(queued[0], detach=queued[1])
         self._gate = EntryGate()  # searches and page fetches start in slices (see _gate.py)
+        connections = POOL_SIZE if queued is None else queued[0]
+        self.running_limit = RUNNING_PER_CONNECTION * connections  # searches running at once
+        self._admission = asyncio.Semaphore(self.running_limit)
 
     def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
         """A requester with other settings sharing this one's pool, budget, hooks and family."""
@@ -114,14 +126,40 @@ class Requester:
         derived._urls = self._urls
         derived._detached = self._detached  # one queue in front of the one pool
         derived._gate = self._gate
+        derived._admission = self._admission
+        derived.running_limit = self.running_limit
         derived._loop = self._loop
         self.family.add(derived)
         return derived
 
     async def admit(self) -> None:
-        """Wait for a search's turn to set itself up: 5,000 searches gathered at once otherwise
-        validate and build their pagers in one loop iteration (0.35-0.5 s, see _gate.py)."""
+        """Wait for a search's turn to run; ``leave()`` when it ends. Searches start in slices
+        (_gate.py), and at most ``_admission``'s count run at once: one waiting holds a task
+        and a future, one running its pages, requests and the engine's state (50-120
+        objects), and 5,000 searches at once all running made each full garbage collection
+        walk 230,000-420,000 objects and stall the event loop up to 0.38 s. A search waits no
+        longer than the pool timeout, as a request does for a connection."""
         await self._gate.enter()
+        with self._interruptible():
+            if self.closed:
+                raise ClientClosedError("the NumbersClient is closed")
+            try:
+                async with asyncio.timeout(self._pool_timeout()):
+                    await self._admission.acquire()
+            except TimeoutError:
+                raise APITimeoutError(
+                    "no search could start within the pool timeout: the client was running "
+                    f"as many as its connections allow ({self.running_limit})",
+                    attempts=0,
+                ) from None
+
+    def leave(self) -> None:
+        """A search admitted by ``admit()`` ended."""
+        self._admission.release()
+
+    def _pool_timeout(self) -> float | None:
+        timeout: httpx.Timeout = self.options.get("timeout") or self.http.timeout
+        return timeout.pool
 
     def url(self, request: dict[str, Any]) -> httpx.URL:
         """The full URL of ``request``, cached: parsing it is a third of httpx's work per
@@ -166,13 +204,19 @@ class Requester:
     ) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
         within ``search``'s deadline."""
+        with self._interruptible():
+            await self._gate.enter()
+            return await self._fetch(request, search)
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """A block close() may interrupt: its cancellation then becomes ClientClosedError."""
         task = asyncio.current_task()
         assert task is not None
         self._check_loop(task.get_loop())
         self._running.add(task)
         try:
-            await self._gate.enter()
-            return await self._fetch(request, search)
+            yield
         except asyncio.CancelledError:
             # As in asyncio.timeout: only the cancellation close() made becomes ClientClosedError,
             # never the caller's (aiohttp also cancels the requests waiting for a connection).
@@ -351,11 +395,18 @@ class Requester:
                     return response, exc
                 finally:
                     await response.aclose()
+                    # httpx's stream refers back to its response: a cycle only the garbage
+                    # collector frees, whose full passes over thousands of searches stall the
+                    # event loop. The body is read; nothing reads the stream again.
+                    response.stream = _SPENT
         except TimeoutError:
             raise httpx.ReadTimeout(
                 f"the whole attempt took more than {self.attempt_limit} s", request=request
             ) from None
         return response, None
+
+
+_SPENT = httpx.ByteStream(b"")
 
 
 def _asked(request: httpx.Request) -> int | None:

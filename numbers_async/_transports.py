@@ -31,8 +31,8 @@ def shared_ssl_context() -> ssl.SSLContext:
     """The verifying SSL context of every pool the clients of this process own (httpx's
     default, read once: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set then). Building one loads
     the CA bundle, tens of ms of CPU: once per pool made each client cost that (up to 100
-    times for its 100 pools of one connection). Only HTTP/1.1 pools may share it: httpcore sets its ALPN
-    protocols on each connect, which pools negotiating HTTP/2 would race on."""
+    times for its 100 pools of one connection). Only HTTP/1.1 pools may share it: httpcore
+    sets its ALPN protocols on each connect, which pools negotiating HTTP/2 would race on."""
     return httpx.create_ssl_context()
 
 

@@ -1,0 +1,160 @@
+"""At most ``running_limit`` searches run at once per client (4 per pooled connection); the
+rest wait their turn holding a task and a future, no pages, requests or engine state, so the
+heap a garbage collection walks stays small with thousands of searches at once."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from helpers import numbers_body
+
+from numbers_async import (
+    APITimeoutError,
+    ClientClosedError,
+    InvalidRequestError,
+    NumbersClient,
+    Timeouts,
+    _request,
+)
+
+MakeClient = Callable[..., NumbersClient]
+
+
+class Held:
+    """A handler that answers only once ``release`` is set, counting requests and pagers."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.requests = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        await self.release.wait()
+        return httpx.Response(200, json=numbers_body(["+14155550100"]))
+
+
+@pytest.fixture
+def limit_of_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made in the test run at most 3 searches at once (3 per connection, 1 known)."""
+    monkeypatch.setattr(_request, "POOL_SIZE", 1)
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 3)
+
+
+def count_pagers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    built = [0]
+    pager = NumbersClient._pager
+
+    def counted(client: NumbersClient, *args: Any) -> Any:
+        built[0] += 1
+        return pager(client, *args)
+
+    monkeypatch.setattr(NumbersClient, "_pager", counted)
+    return built
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_searches_past_the_limit_wait_their_turn_without_setting_up(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, limit_of_3: None
+) -> None:
+    built = count_pagers(monkeypatch)
+    held = Held()
+    client = make_client(held)
+    assert client._requester.running_limit == 3
+    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(10)]
+    await settle()
+    assert (held.requests, built[0]) == (3, 3)
+    held.release.set()
+    results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert [len(result) for result in results] == [1] * 10
+    assert (held.requests, built[0]) == (10, 10)
+
+
+async def test_a_search_cancelled_while_waiting_takes_no_turn_and_frees_none(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held)
+    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(8)]
+    await settle()
+    for task in tasks[3:6]:  # three waiting
+        task.cancel()
+    tasks[0].cancel()  # and one running
+    await settle()
+    held.release.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    cancelled = [isinstance(outcome, asyncio.CancelledError) for outcome in outcomes]
+    assert cancelled == [True, False, False, True, True, True, False, False]
+    assert held.requests == 5  # the 3 first, then the 2 waiting that were not cancelled
+    # every turn came back: 3 more run at once again
+    held.release.clear()
+    more = [asyncio.create_task(client.search("US", limit=1)) for _ in range(4)]
+    await settle()
+    assert held.requests == 5 + 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*more), 5)
+
+
+async def test_a_search_waits_no_longer_than_the_pool_timeout(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held, timeout=Timeouts(pool=0.2))
+    running = [asyncio.create_task(client.search("US", limit=1)) for _ in range(3)]
+    await settle()
+    started = time.perf_counter()
+    with pytest.raises(APITimeoutError, match="pool timeout") as caught:
+        await client.search("US", limit=1)
+    assert 0.2 <= time.perf_counter() - started < 2.0
+    assert caught.value.attempts == 0
+    assert held.requests == 3  # it sent nothing
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*running), 5)
+
+
+async def test_closing_the_client_ends_the_searches_waiting_their_turn(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held)
+    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(6)]
+    await settle()
+    await client.aclose()
+    outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
+    assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * 6
+    assert held.requests == 3
+
+
+async def test_derived_clients_share_the_turns(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held)
+    derived = client.with_options(max_retries=0)
+    tasks = [asyncio.create_task(c.search("US", limit=1)) for c in (client, derived) * 3]
+    await settle()
+    assert held.requests == 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert held.requests == 6
+
+
+async def test_a_search_refused_for_its_arguments_gives_its_turn_back(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held)
+    for _ in range(5):
+        with pytest.raises(InvalidRequestError, match="country_code"):
+            await client.search("USA")
+    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(4)]
+    await settle()
+    assert held.requests == 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
