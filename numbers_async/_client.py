@@ -75,7 +75,7 @@ class NumbersClient:
     and the connection closed, so a huge or compressed body costs neither memory nor loop time.
 
     ``deadline`` (seconds, default None: no bound) bounds each whole search, every page,
-    attempt and backoff included: past it the search raises ``APITimeoutError``, and a retry
+    attempt and backoff included (and ``search()``'s wait for its turn): past it the search raises ``APITimeoutError``, and a retry
     whose wait would end past it is not attempted. ``retry_budget`` caps retries client-wide
     (``RetryBudget``; None: no cap). ``hooks`` observe every search and attempt
     (``numbers_async.hooks``). ``with_options()`` derives a client with other per-call
@@ -258,11 +258,12 @@ class NumbersClient:
         headers (never the one carrying the key); both are sent on every page.
         """
         requester = self._requester
-        await requester.admit()
+        asked = await requester.admit(self._deadline)
         try:
             pager = self._pager(
                 country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
             )
+            pager.search._start_clock(asked)
             numbers = SearchResult()
             try:
                 async with aclosing(pager.pages()) as pages:

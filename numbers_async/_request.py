@@ -132,26 +132,37 @@ class Requester:
         self.family.add(derived)
         return derived
 
-    async def admit(self) -> None:
-        """Wait for a search's turn to run; ``leave()`` when it ends. Searches start in slices
-        (_gate.py), and at most ``_admission``'s count run at once: one waiting holds a task
-        and a future, one running its pages, requests and the engine's state (50-120
-        objects), and 5,000 searches at once all running made each full garbage collection
-        walk 230,000-420,000 objects and stall the event loop up to 0.38 s. A search waits no
-        longer than the pool timeout, as a request does for a connection."""
+    async def admit(self, deadline: float | None) -> float:
+        """Wait for a search's turn to run, and return the loop time it asked (its
+        ``deadline``'s clock starts there); ``leave()`` when it ends. Searches start in slices
+        (_gate.py), and at most ``running_limit`` run at once: one waiting holds a task and a
+        future, one running its pages, requests and the engine's state (50-120 objects), and
+        5,000 searches at once all running made each full garbage collection walk 230,000-
+        420,000 objects and stall the event loop up to 0.38 s. A search waits no longer than
+        the pool timeout, as a request does for a connection, nor past its deadline."""
+        asked = asyncio.get_running_loop().time()
         await self._gate.enter()
         with self._interruptible():
             if self.closed:
                 raise ClientClosedError("the NumbersClient is closed")
+            waits = [wait for wait in (self._pool_timeout(), deadline) if wait is not None]
             try:
-                async with asyncio.timeout(self._pool_timeout()):
+                async with asyncio.timeout_at(asked + min(waits) if waits else None):
                     await self._admission.acquire()
             except TimeoutError:
+                busy = (
+                    f"the client was running as many searches as it allows ({self.running_limit})"
+                )
+                if deadline is not None and deadline == min(waits):
+                    raise APITimeoutError(
+                        f"the search's deadline ({deadline:g} s) passed while it waited for its "
+                        f"turn: {busy}",
+                        attempts=0,
+                    ) from None
                 raise APITimeoutError(
-                    "no search could start within the pool timeout: the client was running "
-                    f"as many as its connections allow ({self.running_limit})",
-                    attempts=0,
+                    f"no search could start within the pool timeout: {busy}", attempts=0
                 ) from None
+        return asked
 
     def leave(self) -> None:
         """A search admitted by ``admit()`` ended."""
@@ -428,7 +439,8 @@ _DEADLINE = -1  # the status of an attempt the search's deadline ended
 
 
 def _deadline_at(search: SearchInfo | None, loop: asyncio.AbstractEventLoop) -> float | None:
-    """The loop time ``search`` must end by; its clock starts with its first request."""
+    """The loop time ``search`` must end by: set when search() asked for its turn, else
+    (iter_search) from its first request."""
     if search is None or search.deadline is None:
         return None
     if search._deadline_at is None:

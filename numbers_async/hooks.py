@@ -55,8 +55,14 @@ class SearchInfo:
     stop_reason: str | None = None
     #: The error that ended the search, or None.
     error: BaseException | None = None
-    # The event-loop time the search must end by, fixed when its first request starts.
+    # The event-loop time the search must end by, fixed when search() asks for its turn or
+    # else when its first request starts.
     _deadline_at: float | None = attrs.field(default=None, init=False, repr=False)
+
+    def _start_clock(self, at: float) -> None:
+        """The deadline counts from loop time ``at``."""
+        if self.deadline is not None:
+            self._deadline_at = at + self.deadline
 
 
 @attrs.define(eq=False)

@@ -158,3 +158,41 @@ async def test_a_search_refused_for_its_arguments_gives_its_turn_back(
     assert held.requests == 3
     held.release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_the_wait_for_a_turn_counts_toward_the_deadline(
+    make_client: MakeClient, limit_of_3: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one search running at a time and pages taking 0.2 s, a second search with a 0.3 s
+    deadline waits 0.2 s for its turn: its page would end at 0.4 s, past its deadline."""
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 1)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        return httpx.Response(200, json=numbers_body(["+14155550100"]))
+
+    client = make_client(slow)
+    first = asyncio.create_task(client.search("US", limit=1))
+    await settle()
+    started = time.perf_counter()
+    with pytest.raises(APITimeoutError, match=r"deadline \(0.3 s\) passed"):
+        await client.with_options(deadline=0.3).search("US", limit=1)
+    assert 0.3 <= time.perf_counter() - started < 1.0
+    assert len(await first) == 1
+
+
+async def test_a_deadline_shorter_than_the_pool_timeout_bounds_the_wait_for_a_turn(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    held = Held()
+    client = make_client(held)
+    running = [asyncio.create_task(client.search("US", limit=1)) for _ in range(3)]
+    await settle()
+    started = time.perf_counter()
+    with pytest.raises(APITimeoutError, match="passed while it waited for its turn") as caught:
+        await client.with_options(deadline=0.2).search("US", limit=1)
+    assert 0.2 <= time.perf_counter() - started < 2.0
+    assert caught.value.partial_numbers == []
+    assert held.requests == 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*running), 5)
