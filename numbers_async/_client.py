@@ -76,10 +76,10 @@ class NumbersClient:
 
     ``deadline`` (seconds, default None: no bound) bounds each whole search, every page,
     attempt and backoff included (and ``search()``'s wait for its turn): past it the search
-    raises ``APITimeoutError``, and a retry whose wait would end past it is not attempted. ``retry_budget`` caps retries client-wide
-    (``RetryBudget``; None: no cap). ``hooks`` observe every search and attempt
-    (``numbers_async.hooks``). ``with_options()`` derives a client with other per-call
-    settings sharing this one's pool, budget and hooks.
+    raises ``APITimeoutError``, and a retry whose wait would end past it is not attempted.
+    ``retry_budget`` caps retries client-wide (``RetryBudget``; None: no cap). ``hooks``
+    observe every search and attempt (``numbers_async.hooks``). ``with_options()`` derives a
+    client with other per-call settings sharing this one's pool, budget and hooks.
     """
 
     __slots__ = (
