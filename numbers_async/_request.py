@@ -145,10 +145,14 @@ class Requester:
         with self._interruptible():
             if self.closed:
                 raise ClientClosedError("the NumbersClient is closed")
+            admission = self._admission
+            if not admission.locked():  # a turn is free: no timer to set
+                await admission.acquire()
+                return asked
             waits = [wait for wait in (self._pool_timeout(), deadline) if wait is not None]
             try:
                 async with asyncio.timeout_at(asked + min(waits) if waits else None):
-                    await self._admission.acquire()
+                    await admission.acquire()
             except TimeoutError:
                 busy = (
                     f"the client was running as many searches as it allows ({self.running_limit})"
