@@ -52,7 +52,8 @@ def queued_pool(http: object) -> tuple[int, bool] | None:
         return None
     transport = http._transport
     if isinstance(transport, ShardedTransport):  # the owned httpx or httpx2 pools
-        return transport.max_connections, isinstance(transport.shard(0), httpx.AsyncHTTPTransport)
+        first = transport.shard(0)  # built now, as the first request would
+        return transport.max_connections, isinstance(first, httpx.AsyncHTTPTransport)
     if isinstance(transport, httpx.AsyncHTTPTransport):  # a caller's
         # httpcore 1.0.9 is the last 1.x release: its private attributes will not move.
         pool = transport._pool

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 _URL_CACHE_SIZE = 1024
 # Searches running at once per connection of the pool: enough to keep every connection busy
 # (a search waits for its page, then parses it) at any page_concurrency, few enough to keep
-# the heap small (see ``Requester.admitted``).
+# the heap small (see ``Requester.admit``).
 RUNNING_PER_CONNECTION = 4
 
 
@@ -173,6 +173,7 @@ class Requester:
         self._admission.release()
 
     def _pool_timeout(self) -> float | None:
+        """Seconds a request may wait for a connection: this client's, else its pool's."""
         timeout: httpx.Timeout = self.options.get("timeout") or self.http.timeout
         return timeout.pool
 
