@@ -16,6 +16,7 @@ from numbers_async import (
     ClientClosedError,
     InvalidRequestError,
     NumbersClient,
+    SearchResult,
     Timeouts,
     _request,
 )
@@ -60,6 +61,13 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def start_searches(client: NumbersClient, searches: int) -> list[asyncio.Task[SearchResult]]:
+    """``searches`` one-number searches on ``client``, each as far as it gets by itself."""
+    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(searches)]
+    await settle()
+    return tasks
+
+
 async def test_searches_past_the_limit_wait_their_turn_without_setting_up(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, limit_of_3: None
 ) -> None:
@@ -67,8 +75,7 @@ async def test_searches_past_the_limit_wait_their_turn_without_setting_up(
     held = Held()
     client = make_client(held)
     assert client._requester.running_limit == 3
-    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(10)]
-    await settle()
+    tasks = await start_searches(client, 10)
     assert (held.requests, built[0]) == (3, 3)
     held.release.set()
     results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
@@ -81,8 +88,7 @@ async def test_a_search_cancelled_while_waiting_takes_no_turn_and_frees_none(
 ) -> None:
     held = Held()
     client = make_client(held)
-    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(8)]
-    await settle()
+    tasks = await start_searches(client, 8)
     for task in tasks[3:6]:  # three waiting
         task.cancel()
     tasks[0].cancel()  # and one running
@@ -94,8 +100,7 @@ async def test_a_search_cancelled_while_waiting_takes_no_turn_and_frees_none(
     assert held.requests == 5  # the 3 first, then the 2 waiting that were not cancelled
     # every turn came back: 3 more run at once again
     held.release.clear()
-    more = [asyncio.create_task(client.search("US", limit=1)) for _ in range(4)]
-    await settle()
+    more = await start_searches(client, 4)
     assert held.requests == 5 + 3
     held.release.set()
     await asyncio.wait_for(asyncio.gather(*more), 5)
@@ -106,8 +111,7 @@ async def test_a_search_waits_no_longer_than_the_pool_timeout(
 ) -> None:
     held = Held()
     client = make_client(held, timeout=Timeouts(pool=0.2))
-    running = [asyncio.create_task(client.search("US", limit=1)) for _ in range(3)]
-    await settle()
+    running = await start_searches(client, 3)
     started = time.perf_counter()
     with pytest.raises(APITimeoutError, match="pool timeout") as caught:
         await client.search("US", limit=1)
@@ -123,8 +127,7 @@ async def test_closing_the_client_ends_the_searches_waiting_their_turn(
 ) -> None:
     held = Held()
     client = make_client(held)
-    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(6)]
-    await settle()
+    tasks = await start_searches(client, 6)
     await client.aclose()
     outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
     assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * 6
@@ -153,8 +156,7 @@ async def test_a_search_refused_for_its_arguments_gives_its_turn_back(
     for _ in range(5):
         with pytest.raises(InvalidRequestError, match="country_code"):
             await client.search("USA")
-    tasks = [asyncio.create_task(client.search("US", limit=1)) for _ in range(4)]
-    await settle()
+    tasks = await start_searches(client, 4)
     assert held.requests == 3
     held.release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
@@ -186,8 +188,7 @@ async def test_a_deadline_shorter_than_the_pool_timeout_bounds_the_wait_for_a_tu
 ) -> None:
     held = Held()
     client = make_client(held)
-    running = [asyncio.create_task(client.search("US", limit=1)) for _ in range(3)]
-    await settle()
+    running = await start_searches(client, 3)
     started = time.perf_counter()
     with pytest.raises(APITimeoutError, match="passed while it waited for its turn") as caught:
         await client.with_options(deadline=0.2).search("US", limit=1)
