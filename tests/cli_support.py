@@ -1,7 +1,9 @@
-"""Running the numbers-async command as a user would: a subprocess, stdout and stderr apart."""
+"""Running the numbers-async command: as a user would (a subprocess), or in this process
+through ``main`` when what is checked is the command's output, not the process around it."""
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import select
@@ -9,7 +11,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from unittest import mock
+
+from numbers_async.cli import main
 
 COMMAND = [sys.executable, "-m", "numbers_async.cli"]
 # Seconds any one run of the command may take: well within the test's own 60 s timeout, so a
@@ -34,6 +39,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``numbers-async args...`` run by ``main`` in this process, as ``run_cli`` runs it in a
+    subprocess (same environment, stdout and stderr captured apart, neither a terminal) but
+    without an interpreter start-up per run: the exit status argparse raises is returned."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, clean_env() if env is None else env, clear=True),
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors and --help; as the interpreter
+            code = exit_.code  # maps them: None is 0, a message is 1
+            status = 0 if code is None else code if isinstance(code, int) else 1
+    return subprocess.CompletedProcess(list(args), status, out.getvalue(), err.getvalue())
 
 
 def run_cli_with_terminal_stderr(*args: str) -> tuple[int, str, str]:

@@ -1,4 +1,6 @@
-"""The numbers-async command end to end, as subprocesses: output formats, notices, exit codes."""
+"""The numbers-async command: output formats, notices, exit codes. Most runs go through `main`
+in this process; the demo, a terminal, a closed pipe, Ctrl+C and a missing extra run it as a
+subprocess, since there the process is what is checked."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from cli_support import (
     read_line,
     run_cli,
     run_cli_with_terminal_stderr,
+    run_main,
     served_sandbox,
 )
 
@@ -52,7 +55,7 @@ def test_the_demo_prints_a_table_of_distinct_valid_numbers() -> None:
 
 def test_json_is_one_array_with_the_api_field_names() -> None:
     """--format json prints one array of objects keyed like the API (phoneNumber, ...)."""
-    result = run_cli("search", "GB", "--limit", "60", "--format", "json", "--sandbox")
+    result = run_main("search", "GB", "--limit", "60", "--format", "json", "--sandbox")
     numbers = json.loads(result.stdout)
     assert result.returncode == 0
     assert len(numbers) == 60
@@ -62,7 +65,7 @@ def test_json_is_one_array_with_the_api_field_names() -> None:
 
 def test_ndjson_prints_one_object_per_line() -> None:
     """--format ndjson prints one JSON object per line, one line per number."""
-    result = run_cli(
+    result = run_main(
         "search", "DE", "--area-code", "30", "--limit", "75", "--format", "ndjson", "--sandbox"
     )
     lines = result.stdout.splitlines()
@@ -73,7 +76,7 @@ def test_ndjson_prints_one_object_per_line() -> None:
 
 def test_csv_has_a_header_of_api_field_names_and_a_row_per_number() -> None:
     """--format csv writes a header row of API field names, then one row per number."""
-    result = run_cli(
+    result = run_main(
         "search", "FR", "--features", "sms", "--limit", "20", "--format", "csv", "--sandbox"
     )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -86,9 +89,9 @@ def test_csv_has_a_header_of_api_field_names_and_a_row_per_number() -> None:
 def test_json_keys_and_csv_columns_follow_the_spec_order() -> None:
     """JSON, ndjson and CSV list a number's fields in the same order: the spec's."""
     search = ("search", "GB", "--limit", "30", "--sandbox", "--format")
-    objects = json.loads(run_cli(*search, "json").stdout)
-    lines = [json.loads(line) for line in run_cli(*search, "ndjson").stdout.splitlines()]
-    header = run_cli(*search, "csv").stdout.splitlines()[0].split(",")
+    objects = json.loads(run_main(*search, "json").stdout)
+    lines = [json.loads(line) for line in run_main(*search, "ndjson").stdout.splitlines()]
+    header = run_main(*search, "csv").stdout.splitlines()[0].split(",")
     assert header == SPEC_ORDER
     complete = [list(n) for n in objects + lines if set(n) == API_FIELDS]
     assert complete
@@ -99,7 +102,7 @@ def test_json_keys_and_csv_columns_follow_the_spec_order() -> None:
 def test_a_shortfall_is_noticed_on_stderr_only() -> None:
     """When fewer numbers exist than asked, stderr says how many of how many and which rule
     ended the search; stdout has them."""
-    result = run_cli(
+    result = run_main(
         "search", "US", "--area-code", "702", "--limit", "5000", "--format", "ndjson", "--sandbox"
     )
     found = len(result.stdout.splitlines())
@@ -114,7 +117,7 @@ def test_a_shortfall_is_noticed_on_stderr_only() -> None:
 def test_a_large_search_that_is_not_exhausted_gets_every_number_and_no_notice() -> None:
     """CA holds 9,388 numbers: 5,000 asked as JSON are 5,000 distinct ones, with no shortfall
     notice (continuation pages ask for full pages, so random sampling does not end it early)."""
-    result = run_cli("search", "CA", "--limit", "5000", "--format", "json", "--sandbox")
+    result = run_main("search", "CA", "--limit", "5000", "--format", "json", "--sandbox")
     numbers = json.loads(result.stdout)
     assert result.returncode == 0
     assert len({number["phoneNumber"] for number in numbers}) == len(numbers) == 5000
@@ -155,7 +158,7 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
 
 def test_piped_stderr_gets_no_progress_bar() -> None:
     """With stderr not a terminal, a multi-page search writes nothing there."""
-    result = run_cli("search", "CA", "--limit", "150", "--sandbox")
+    result = run_main("search", "CA", "--limit", "150", "--sandbox")
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -179,7 +182,7 @@ def test_piped_stderr_gets_no_progress_bar() -> None:
 )
 def test_bad_usage_exits_2_naming_the_argument(args: list[str], named: str) -> None:
     """Bad usage or invalid input exits 2 with the argument named on stderr, stdout empty."""
-    result = run_cli(*args)
+    result = run_main(*args)
     assert result.returncode == 2
     assert named in result.stderr
     assert result.stdout == ""
@@ -224,7 +227,7 @@ def test_a_search_through_the_served_sandbox_uses_env_defaults() -> None:
     """NUMBERS_BASE_URL and NUMBERS_API_KEY stand in for --base-url and --api-key."""
     with served_sandbox("--seed", "4") as (url, _):
         env = clean_env(NUMBERS_BASE_URL=url, NUMBERS_API_KEY="sandbox")
-        result = run_cli("search", "AU", "--limit", "70", "--format", "json", env=env)
+        result = run_main("search", "AU", "--limit", "70", "--format", "json", env=env)
     assert result.returncode == 0
     assert len({n["phoneNumber"] for n in json.loads(result.stdout)}) == 70
 
@@ -232,7 +235,7 @@ def test_a_search_through_the_served_sandbox_uses_env_defaults() -> None:
 def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
     """A 402 exits 1: message, fix and tracking id on stderr, no traceback, earlier numbers kept."""
     with served_sandbox("--quota", "1") as (url, _):
-        result = run_cli(
+        result = run_main(
             "search",
             "US",
             "--limit",
@@ -255,7 +258,7 @@ def test_an_api_error_exits_1_with_message_fix_and_tracking_id() -> None:
 def test_a_wrong_key_exits_1_and_is_never_printed() -> None:
     """A 401 exits 1 with an authentication message, stdout empty; the key is never printed."""
     with served_sandbox() as (url, _):
-        result = run_cli("search", "US", "--base-url", url, "--api-key", SECRET_KEY)
+        result = run_main("search", "US", "--base-url", url, "--api-key", SECRET_KEY)
     assert (result.returncode, result.stdout) == (1, "")
     assert "401" in result.stderr
     assert "fix: check the key given by --api-key or NUMBERS_API_KEY" in result.stderr
@@ -265,7 +268,7 @@ def test_a_wrong_key_exits_1_and_is_never_printed() -> None:
 def test_the_sandbox_command_stops_cleanly_on_ctrl_c() -> None:
     """numbers-async sandbox prints its URL and key, serves, and exits 0 on SIGINT."""
     with served_sandbox("--api-key", "k_demo") as (url, process):
-        ok = run_cli("search", "US", "--limit", "3", "--base-url", url, "--api-key", "k_demo")
+        ok = run_main("search", "US", "--limit", "3", "--base-url", url, "--api-key", "k_demo")
         process.send_signal(signal.SIGINT)
         status = process.wait(timeout=TIMEOUT)
         assert process.stdout is not None

@@ -13,7 +13,7 @@ import signal
 import time
 
 import pytest
-from cli_support import COMMAND, TIMEOUT, clean_env, run_cli
+from cli_support import COMMAND, TIMEOUT, clean_env, run_main
 from loopback import LoopbackServer, serve
 
 from numbers_async import NumbersClient, RetryPolicy
@@ -78,7 +78,7 @@ async def test_deadline_ends_the_search_and_keeps_what_was_found() -> None:
 def test_an_api_400_exits_2_like_other_invalid_input(invalid: list[str]) -> None:
     """The API refusing the input (an unknown feature, a country it lacks) is bad input: exit 2,
     with the API's message and fix."""
-    result = run_cli("search", *invalid, "--sandbox")
+    result = run_main("search", *invalid, "--sandbox")
     assert (result.returncode, result.stdout) == (USAGE_ERROR, "")
     assert "error: 400 " in result.stderr
     assert "fix: " in result.stderr
@@ -94,7 +94,7 @@ def test_a_bad_environment_variable_is_named_not_an_option_never_given(
     """A malformed NUMBERS_BASE_URL or NUMBERS_API_KEY is blamed on the variable, exit 2."""
     env = clean_env(NUMBERS_BASE_URL="http://127.0.0.1:9", NUMBERS_API_KEY="k")
     env[variable] = value
-    result = run_cli("search", "US", env=env)
+    result = run_main("search", "US", env=env)
     assert (result.returncode, result.stdout) == (USAGE_ERROR, "")
     assert f"error: environment variable {variable}: " in result.stderr
     assert "--base-url" not in result.stderr
@@ -105,8 +105,8 @@ def test_a_bad_environment_variable_is_named_not_an_option_never_given(
 def test_repeated_features_combine() -> None:
     """--features sms --features voice finds exactly what --features sms,voice finds."""
     common = ["search", "US", "--limit", "30", "--format", "json", "--sandbox"]
-    repeated = run_cli(*common, "--features", "sms", "--features", "voice")
-    joined = run_cli(*common, "--features", "sms,voice")
+    repeated = run_main(*common, "--features", "sms", "--features", "voice")
+    joined = run_main(*common, "--features", "sms,voice")
     assert repeated.returncode == joined.returncode == SUCCESS
     assert repeated.stdout == joined.stdout
     numbers = json.loads(repeated.stdout)
@@ -116,7 +116,7 @@ def test_repeated_features_combine() -> None:
 
 def test_an_invalid_feature_is_named_once() -> None:
     """The message names the option once: no doubled "--features: features:"."""
-    result = run_cli("search", "US", "--features", "sms,,voice", "--sandbox")
+    result = run_main("search", "US", "--features", "sms,,voice", "--sandbox")
     assert result.returncode == USAGE_ERROR
     assert "error: argument --features: each name must be" in result.stderr
     assert "features: features" not in result.stderr
@@ -124,7 +124,7 @@ def test_an_invalid_feature_is_named_once() -> None:
 
 def test_help_lists_the_feature_names_and_the_exit_statuses() -> None:
     """search --help names every feature and every exit status; the names are the sandbox's."""
-    result = run_cli("search", "--help")
+    result = run_main("search", "--help")
     assert result.returncode == SUCCESS
     help_text = " ".join(result.stdout.split())
     assert f"names: {', '.join(FEATURE_NAMES)}" in help_text
