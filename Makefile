@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPEC ?= spec/openapi.yaml
 export SPEC
+# Python may write bytecode caches here even where the environment says not to: pytest then
+# keeps its assertion-rewritten modules (the tests and its hypothesis and schemathesis plugins,
+# about 430 modules) instead of rewriting them in every process of every run, about 5 s each.
+unexport PYTHONDONTWRITEBYTECODE
 GEN_PKG := generated/numbers_api
 
 .PHONY: all venv generate check-generated validate-spec lint test test-slow test-matrix demo clean
