@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._admission import Admission
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
@@ -108,7 +109,7 @@ class Requester:
         self._gate = EntryGate()  # searches and page fetches start in slices (see _gate.py)
         connections = POOL_SIZE if queued is None else queued[0]
         self.running_limit = RUNNING_PER_CONNECTION * connections  # searches running at once
-        self._admission = asyncio.Semaphore(self.running_limit)
+        self._admission = Admission(self.running_limit)
 
     def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
         """A requester with other settings sharing this one's pool, budget, hooks and family."""
@@ -138,21 +139,17 @@ class Requester:
         (_gate.py), and at most ``running_limit`` run at once: one waiting holds a task and a
         future, one running its pages, requests and the engine's state (50-120 objects), and
         5,000 searches at once all running made each full garbage collection walk 230,000-
-        420,000 objects and stall the event loop up to 0.38 s. A search waits no longer than
-        the pool timeout, as a request does for a connection, nor past its deadline."""
+        420,000 objects and stall the event loop up to 0.38 s. A search waits (_admission.py)
+        no longer than the pool timeout, as a request does for a connection, nor past its
+        deadline."""
         asked = asyncio.get_running_loop().time()
         await self._gate.enter()
         with self._interruptible():
             if self.closed:
                 raise ClientClosedError("the NumbersClient is closed")
-            admission = self._admission
-            if not admission.locked():  # a turn is free: no timer to set
-                await admission.acquire()
-                return asked
             waits = [wait for wait in (self._pool_timeout(), deadline) if wait is not None]
             try:
-                async with asyncio.timeout_at(asked + min(waits) if waits else None):
-                    await admission.acquire()
+                await self._admission.enter(asked + min(waits) if waits else None)
             except TimeoutError:
                 busy = (
                     f"the client was running as many searches as it allows ({self.running_limit})"
@@ -170,7 +167,7 @@ class Requester:
 
     def leave(self) -> None:
         """A search admitted by ``admit()`` ended."""
-        self._admission.release()
+        self._admission.leave()
 
     def _pool_timeout(self) -> float | None:
         """Seconds a request may wait for a connection: this client's, else its pool's."""
