@@ -247,6 +247,7 @@ class Requester:
     ) -> list[AvailableNumber]:
         """The loop: send one attempt, classify it, ask the retry decision, wait."""
         url = self.url(request)
+        asked = _asked(request)
         hooks, budget = self.hooks, self.budget
         observed = bool(hooks.request_sent or hooks.attempt_ended)
         loop = asyncio.get_running_loop()
@@ -271,7 +272,7 @@ class Requester:
                 if info.extra_headers:
                     built.headers.update(info.extra_headers)
             started = time.perf_counter()
-            outcome, status = await self._attempt(built, attempt, deadline_at, search)
+            outcome, status = await self._attempt(built, asked, attempt, deadline_at, search)
             if observed or (not isinstance(outcome, list) and hooks.retry_scheduled):
                 info = info or AttemptInfo(search, attempt, built.method, url)
                 info.elapsed = time.perf_counter() - started
@@ -327,6 +328,7 @@ class Requester:
     async def _attempt(
         self,
         built: httpx.Request,
+        asked: int | None,
         attempt: int,
         deadline_at: float | None,
         search: SearchInfo | None,
@@ -362,7 +364,7 @@ class Requester:
             error.__cause__ = undecodable
             return error, status
         try:
-            return parse_numbers(response.content, _asked(built)), status
+            return parse_numbers(response.content, asked), status
         except InvalidBody as exc:
             return ResponseValidationError(str(exc), response=response, attempts=attempt), status
 
@@ -422,10 +424,13 @@ class Requester:
 _SPENT = httpx.ByteStream(b"")
 
 
-def _asked(request: httpx.Request) -> int | None:
-    """How many numbers ``request`` asked for (the page is cut to it), None if it did not say."""
-    limit = request.url.params.get("limit")
-    return int(limit) if limit is not None and limit.isdigit() else None
+def _asked(request: dict[str, Any]) -> int | None:
+    """How many numbers ``request`` (the generated ``_get_kwargs``) asks for: the page is cut
+    to it; None if it does not say."""
+    limit = request["params"].get("limit")
+    if isinstance(limit, str) and limit.isdigit():
+        return int(limit)
+    return limit if type(limit) is int else None
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:

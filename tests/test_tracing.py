@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from helpers import API_KEY
@@ -83,12 +83,7 @@ async def test_search_and_attempt_spans_with_traceparent_on_the_wire(
     assert "http.request.resend_count" not in dict(first.attributes or {})
     assert dict(second.attributes or {})["http.request.resend_count"] == 1
     assert "error.type" not in dict(second.attributes or {})
-    sent = [
-        line.split(b":", 1)[1].strip().decode()
-        for head in server.heads
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"traceparent:")
-    ]
+    sent = traceparents(server)
     expected = [
         f"00-{span.context.trace_id:032x}-{span.context.span_id:016x}-{span.context.trace_flags:02x}"
         for span in (first, second)
@@ -125,6 +120,58 @@ async def test_a_connection_error_attempt_names_its_type(
     attributes = dict(span.attributes or {})
     assert attributes["error.type"] == "numbers_async.errors.APIConnectionError"
     assert "http.response.status_code" not in attributes
+
+
+def traceparents(server: LoopbackServer) -> list[str]:
+    """The traceparent header of each request ``server`` read."""
+    return [
+        line.split(b":", 1)[1].strip().decode()
+        for head in server.heads
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"traceparent:")
+    ]
+
+
+def count_proxy_spans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the spans the API's proxy tracer is asked to start."""
+    started: list[str] = []
+    start_span = trace.ProxyTracer.start_span
+
+    def counted(tracer: trace.ProxyTracer, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        started.append(name)
+        return start_span(tracer, name, *args, **kwargs)
+
+    monkeypatch.setattr(trace.ProxyTracer, "start_span", counted)
+    return started
+
+
+async def test_no_span_is_started_before_a_tracer_provider_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a provider every span is a no-op: none is started, and the caller's trace
+    context still goes out with each request."""
+    started = count_proxy_spans(monkeypatch)
+    caller = trace.NonRecordingSpan(
+        trace.SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=trace.TraceFlags(1))
+    )
+    server = LoopbackServer()
+    async with serve(server), client_on(server, "httpx") as client:
+        with trace.use_span(caller):
+            await client.search("US", limit=5)
+    assert started == []
+    assert traceparents(server) == [f"00-{0x1234:032x}-{0x5678:016x}-01"]
+
+
+async def test_spans_start_once_the_application_sets_a_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hook's proxy tracer is used as soon as a provider exists (set after the client)."""
+    started = count_proxy_spans(monkeypatch)
+    server = LoopbackServer()
+    async with serve(server), client_on(server, "httpx") as client:
+        monkeypatch.setattr(trace, "get_tracer_provider", TracerProvider)
+        await client.search("US", limit=5)
+    assert started == ["numbers.search", "GET"]
 
 
 def test_the_client_traces_when_the_extra_is_installed() -> None:
