@@ -122,6 +122,34 @@ async def _facade(base_url: str, variant: str, limit: int, timeout_s: float | No
         yield search
 
 
+@asynccontextmanager
+async def _asyncio_floor(base_url: str, limit: int) -> Any:
+    """W6's floor, with no client and no I/O: a search takes one of as many turns as the
+    facade's owned pool runs at once, sleeps the server's added latency (``/delay-ms/<ms>`` in
+    ``base_url``) and returns ``limit`` typed numbers, which the caller holds as it holds a
+    facade's. Its loop stall is what asyncio, the imports and the held results alone make."""
+    from numbers_api.models import AvailableNumber
+
+    from numbers_async._request import RUNNING_PER_CONNECTION
+    from numbers_async._transports import POOL_SIZE
+
+    latency = urlsplit(base_url).path.rpartition("/delay-ms/")[2]
+    delay_s = int(latency) / 1000 if latency.isdigit() else 0.0
+    turns = asyncio.Semaphore(RUNNING_PER_CONNECTION * POOL_SIZE)
+    item = {"locality": "San Francisco", "administrativeArea": "CA", "phoneNumberType": "local"}
+
+    async def search() -> int:
+        async with turns:
+            await asyncio.sleep(delay_s)
+            numbers = [
+                AvailableNumber.from_dict({"phoneNumber": f"+1415555{i:04d}", **item})
+                for i in range(limit)
+            ]
+        return _check(len(numbers), limit)
+
+    yield search
+
+
 def searcher(
     variant: str, base_url: str, limit: int = PAGE_MAX, timeout_s: float | None = None
 ) -> AbstractAsyncContextManager[Search]:
@@ -135,6 +163,8 @@ def searcher(
         return _generated(base_url, limit)
     if variant.startswith("facade-"):
         return _facade(base_url, variant, limit, timeout_s)
+    if variant == "asyncio-floor":
+        return _asyncio_floor(base_url, limit)
     raise ValueError(f"unknown variant {variant!r}")
 
 

@@ -361,7 +361,10 @@ def w6_section(results: Results) -> str:
 {sizes["w6_latency_ms"]} ms per request, one client
 
 Each job builds one client with the library's defaults except `timeout=60` (`raw-aiohttp`: a
-default `ClientSession`, for reference), makes one warm-up search, then starts every search at
+default `ClientSession`, for reference; `asyncio-floor`: no client and no I/O, each search
+taking one of as many turns as the facade runs at once, sleeping the server's latency and
+returning typed numbers: the stall asyncio, the imports and the results the caller holds make
+alone on this machine), makes one warm-up search, then starts every search at
 once (`asyncio.gather(..., return_exceptions=True)`); a failure is a search that raised. A
 ticker task sleeps 10 ms in a loop meanwhile: a stall is how late it woke beyond those 10 ms.
 Connections are those the server saw opened during the timed part.

@@ -30,9 +30,10 @@ W3_RUNS: tuple[tuple[str, str, int | None], ...] = (
     ("facade-aiohttp, default page_concurrency", "facade-aiohttp", None),
 )
 
-# W6: each facade engine, and raw aiohttp (a default ClientSession) as the reference row.
+# W6: each facade engine; raw aiohttp (a default ClientSession) and asyncio's floor (no client,
+# no I/O) as reference rows.
 W6_ENGINES = ("facade-httpx", "facade-httpx2", "facade-aiohttp")
-W6_VARIANTS = (*W6_ENGINES, "raw-aiohttp")
+W6_VARIANTS = (*W6_ENGINES, "raw-aiohttp", "asyncio-floor")
 W6_LIMIT = 5  # numbers each W6 search asks for
 W6_STALL_MS = 100.0  # issue 10: no event-loop stall longer than this; W6 counts the longer ones
 

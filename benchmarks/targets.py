@@ -174,4 +174,15 @@ def w6_targets(r: Results) -> list[Target]:
         failures = r.values("W6", engine, lambda run: run["failures"])
         passed = bool(failures) and max(failures) == 0
         found.append(Target(name, "failures == 0", stat(failures), [], passed))
+    floor = r.values("W6", "asyncio-floor", itemgetter("max_stall_ms"))
+    found.append(
+        _target(
+            f"W6 asyncio-floor {crowd} (no client, no I/O)",
+            f"max loop stall: what asyncio alone makes here (reference for the {W6_STALL_MS:.0f} "
+            "ms targets)",
+            f"{stat(floor, ',.0f')} ms",
+            [value / W6_STALL_MS for value in floor],
+            None,
+        )
+    )
     return found
