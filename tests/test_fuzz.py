@@ -60,12 +60,19 @@ class Body:
         self.headers = headers or {}
 
     def expected(self, limit: int) -> list[dict[str, Any]] | None:
-        """The numbers a search for ``limit`` yields, or None when it must be refused: the page
-        is cut to the numbers asked for, and a null field reads as absent."""
+        """The numbers a search for ``limit`` yields, or None when it must be refused: each page
+        is cut to the numbers asked for, and a null field reads as absent. The first request asks
+        for ``limit`` (at most a page); a full first page with too few distinct numbers is
+        followed by requests for a full page, which bring what lies beyond the first cut."""
         asked = min(PAGE_MAX, limit)
         if self.items is None or (self.bad_at is not None and self.bad_at < asked):
             return None
-        return first_distinct([without_nulls(item) for item in self.items[:asked]])
+        served = self.items[:asked]
+        if len(served) == asked and len(first_distinct(served)) < limit:
+            if self.bad_at is not None and self.bad_at < PAGE_MAX:
+                return None
+            served = [*served, *self.items[:PAGE_MAX]]  # later pages bring nothing new: it stops
+        return first_distinct([without_nulls(item) for item in served])[:limit]
 
     def __repr__(self) -> str:
         return f"Body({self.kind!r}, {self.content[:60]!r}... {len(self.content)} bytes)"
@@ -114,6 +121,9 @@ wrong_items = st.one_of(
         }
     ),
 )
+
+
+TWIN_THEN_ONE = [{"phoneNumber": "+1"}, {"phoneNumber": "+1"}, {"phoneNumber": "+2"}]
 
 
 def encoded(body: Any) -> bytes:
@@ -308,6 +318,12 @@ async def run_search(
     status=200, body=Body("extra", encoded({"numbers": [], "next": 1}), []), headers={}, limit=5
 )
 @example(status=502, body=Body("empty", b""), headers={"Retry-After": "1e400"}, limit=5)
+@example(  # a full first page short of distinct numbers: the next request asks for a full page
+    status=200,
+    body=Body("valid", encoded({"numbers": TWIN_THEN_ONE}), TWIN_THEN_ONE),
+    headers={},
+    limit=2,
+)
 @example(status=200, body=Body("bom", b"\xff\xfe{"), headers={}, limit=1)
 @example(status=502, body=Body("empty", b""), headers={"Set-Cookie": "s=\xd7\xc5"}, limit=1)
 @example(status=400, body=Body("gzip?", b"{}"), headers={"Content-Encoding": "gzip"}, limit=1)
