@@ -6,6 +6,8 @@ when required and for its JSON type when present. Fields the spec does not know 
 and reach users through the generated model (forward compatibility); a value outside a listed
 enum is kept too (open enums, our generator template). Whatever the generated parser still
 raises becomes InvalidBody: reading a body never lets a raw KeyError or ValueError out.
+A page passes first through a yes-or-no check compiled from the same facts
+(``_compiled_shape.py``); only a page it refuses is walked here, to say why or drop its nulls.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, NamedTuple
 
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
 from numbers_api.spec_facts import SCHEMAS, STATUSES
+
+from ._compiled_shape import IS_SHAPED
 
 # The exact Python types json.loads gives each JSON Schema type (bool is not an integer).
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -111,26 +115,37 @@ def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNum
         body = json.loads(content)
     except (ValueError, RecursionError) as exc:
         raise InvalidBody(f"not JSON ({type(exc).__name__})") from None
-    _tolerate(body, asked)
-    problem = shape_problem(body)
-    if problem is not None:
-        raise InvalidBody(problem)
+    _cut(body, asked)
+    if not IS_SHAPED[SUCCESS_SCHEMA](body):  # the slow way: say why, or read nulls as absent
+        _tolerate(body)
+        problem = shape_problem(body)
+        if problem is not None:
+            raise InvalidBody(problem)
     try:
         return AvailableNumbersResponse.from_dict(body).numbers
     except Exception as exc:  # the generated parser's own checks (a closed enum, a format...)
         raise InvalidBody(f"the generated parser refused it: {type(exc).__name__}: {exc}") from None
 
 
-def _tolerate(body: Any, asked: int | None) -> None:
-    """Cut the page to the numbers asked for, so extra items cost neither a check nor a model,
-    and read a JSON null in a number's field as absent (a null phoneNumber then fails as
-    missing, as it must)."""
+def _numbers(body: Any) -> list[Any] | None:
+    """The page's list of numbers, if it has one."""
     if type(body) is not dict or type(body.get("numbers")) is not list:
-        return
-    numbers = body["numbers"]
-    if asked is not None:
+        return None
+    numbers: list[Any] = body["numbers"]
+    return numbers
+
+
+def _cut(body: Any, asked: int | None) -> None:
+    """Cut the page to the numbers asked for, so extra items cost neither a check nor a model."""
+    numbers = _numbers(body)
+    if numbers is not None and asked is not None:
         del numbers[asked:]
-    for item in numbers:
+
+
+def _tolerate(body: Any) -> None:
+    """Read a JSON null in a number's field as absent (a null phoneNumber then fails as
+    missing, as it must)."""
+    for item in _numbers(body) or ():
         if type(item) is dict and None in item.values():
             for key in [key for key, value in item.items() if value is None]:
                 del item[key]

@@ -1,16 +1,26 @@
-"""Reading a 200 body: the shape check follows the spec's schema field by field, and nothing the
-generated parser raises escapes as a raw exception."""
+"""Reading a 200 body: the shape check follows the spec's schema field by field, its compiled
+fast path agrees with it, and nothing the generated parser raises escapes as a raw exception."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numbers_api.models import AvailableNumbersResponse
-from numbers_api.spec_facts import Field
+from numbers_api.spec_facts import SCHEMAS, Field
 
-from numbers_async._parse import InvalidBody, parse_numbers, shape_problem
+from numbers_async._compiled_shape import IS_SHAPED
+from numbers_async._parse import (
+    SUCCESS_SCHEMA,
+    InvalidBody,
+    _tolerate,
+    parse_numbers,
+    shape_problem,
+)
 from numbers_async._spec import NUMBER_FIELDS
 
 # A value of each JSON type, and one of another type for each.
@@ -98,3 +108,67 @@ def test_whatever_the_generated_parser_raises_becomes_invalid_body(
     monkeypatch.setattr(AvailableNumbersResponse, "from_dict", classmethod(refuse))
     with pytest.raises(InvalidBody, match=type(raised).__name__):
         parse_numbers(json.dumps(body(valid_number())).encode())
+
+
+# The fast path (_compiled_shape.py) against the slow one: bodies near the documented shape.
+json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=4,
+)
+odd_values = st.sampled_from([*SAMPLES.values(), *WRONG.values(), None, ["x", None], [1]])
+field_names = st.sampled_from([field.name for field in NUMBER_FIELDS])
+near_numbers = st.builds(  # a documented number, some fields dropped or set to odd values
+    lambda dropped, odd, extra: {
+        **extra,
+        **{k: v for k, v in valid_number().items() if k not in dropped},
+        **odd,
+    },
+    st.sets(field_names, max_size=2),
+    st.dictionaries(field_names, odd_values, max_size=1),
+    st.dictionaries(st.text(max_size=5), json_values, max_size=2),
+)
+near_pages = st.builds(
+    lambda numbers, extra: {**extra, "numbers": numbers},
+    st.lists(st.one_of(near_numbers, near_numbers, near_numbers, json_values), max_size=4),
+    st.dictionaries(st.text(max_size=5), json_values, max_size=1),
+) | st.sampled_from([None, [], {}, {"numbers": None}, {"numbers": {}}])
+
+
+VERDICTS: list[bool] = []
+
+
+@settings(max_examples=250, derandomize=True, database=None, deadline=None)
+@given(body=near_pages)
+def fast_check_against_slow_way(body: Any) -> None:
+    fast = IS_SHAPED[SUCCESS_SCHEMA](body)
+    VERDICTS.append(fast)
+    if fast:
+        tolerated = copy.deepcopy(body)
+        _tolerate(tolerated)
+        assert tolerated == body
+        assert shape_problem(body) is None
+
+
+def test_the_fast_check_passes_only_what_the_slow_way_passes_unchanged() -> None:
+    """IS_SHAPED says yes only to a page the field table accepts and the null tolerance leaves
+    as it is (then skipping both changes nothing), and the pages tried get both answers often."""
+    VERDICTS.clear()
+    fast_check_against_slow_way()
+    assert VERDICTS.count(True) >= 25
+    assert VERDICTS.count(False) >= 25
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(numbers=st.lists(st.builds(valid_number), max_size=5), extra=json_values)
+def test_a_documented_page_takes_the_fast_path(numbers: list[dict[str, Any]], extra: Any) -> None:
+    """Pages of the documented shape, unknown non-null fields included, pass the fast check; an
+    unknown null field sends the page the slow way, which drops it."""
+    page = {"numbers": [{**number, "zz_unknown": extra} for number in numbers]}
+    assert IS_SHAPED[SUCCESS_SCHEMA](page) is (extra is not None or not numbers)
+    assert IS_SHAPED[SUCCESS_SCHEMA]({"numbers": numbers})
+
+
+def test_every_schema_of_the_spec_has_a_fast_check() -> None:
+    assert set(IS_SHAPED) == set(SCHEMAS)

@@ -1,0 +1,81 @@
+"""The shape check's fast path: one function per schema, compiled from the spec's fields.
+
+``_parse.py``'s check walks a table of fields for every number of every page and explains what
+is wrong. This answers only yes or no, with each field's test written out in a function of its
+schema (as attrs and dataclasses write their methods), at about half the cost. True means the
+page is the documented shape and holds no JSON null in a number, so the table walk and the null
+tolerance would change nothing; on False the page goes the slow way, which says why or fixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from numbers_api.spec_facts import SCHEMAS
+
+_PYTHON_TYPES = {
+    "string": "str",
+    "integer": "int",
+    "number": "(int, float)",
+    "boolean": "bool",
+    "array": "list",
+    "object": "dict",
+}
+
+
+def _type_test(value: str, json_type: str) -> str:
+    """A Python condition true when ``value`` is NOT of ``json_type`` (exact types, as
+    json.loads gives them: a bool is no integer)."""
+    python = _PYTHON_TYPES[json_type]
+    if python.startswith("("):
+        return f"type({value}) not in {python}"
+    return f"type({value}) is not {python}"
+
+
+def _source(schema: str) -> str:
+    """The function ``_ok_<schema>(value)``: whether ``value`` is an object of ``schema``."""
+    lines = [
+        f"def _ok_{schema}(value):",
+        "    if type(value) is not dict:",
+        "        return False",
+        "    get = value.get",
+        "    present = 0",
+    ]
+    for field in SCHEMAS[schema]:
+        lines.append(f"    found = get({field.name!r}, _ABSENT)")
+        body = "        "
+        if field.required:  # absent: _ABSENT's type fails the test below
+            body = "    "
+        else:
+            lines.append("    if found is not _ABSENT:")
+        lines += [f"{body}if {_type_test('found', field.type)}:", f"{body}    return False"]
+        if field.items is not None:
+            lines += [
+                f"{body}for item in found:",
+                f"{body}    if {_type_test('item', field.items)}:",
+                f"{body}        return False",
+            ]
+            if field.schema is not None:
+                lines += [
+                    f"{body}    if not _ok_{field.schema}(item):",
+                    f"{body}        return False",
+                ]
+        elif field.schema is not None:
+            lines += [f"{body}if not _ok_{field.schema}(found):", f"{body}    return False"]
+        lines.append(f"{body}present += 1")
+    # Every key a declared one, or else no null among the others (the slow path drops those).
+    lines.append("    return present == len(value) or None not in value.values()")
+    return "\n".join(lines)
+
+
+def _compile() -> dict[str, Callable[[Any], bool]]:
+    namespace: dict[str, Any] = {"_ABSENT": object()}
+    exec(
+        compile("\n\n".join(_source(schema) for schema in SCHEMAS), __file__, "exec"),
+        namespace,
+    )
+    return {schema: namespace[f"_ok_{schema}"] for schema in SCHEMAS}
+
+
+IS_SHAPED = _compile()
