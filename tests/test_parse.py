@@ -129,7 +129,7 @@ near_numbers = st.builds(  # a documented number, some fields dropped or set to 
     st.dictionaries(field_names, odd_values, max_size=1),
     st.dictionaries(st.text(max_size=5), json_values, max_size=2),
 )
-near_pages = st.builds(
+near_pages: st.SearchStrategy[Any] = st.builds(
     lambda numbers, extra: {**extra, "numbers": numbers},
     st.lists(st.one_of(near_numbers, near_numbers, near_numbers, json_values), max_size=4),
     st.dictionaries(st.text(max_size=5), json_values, max_size=1),
