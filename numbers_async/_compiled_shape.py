@@ -14,23 +14,20 @@ from typing import Any
 
 from numbers_api.spec_facts import SCHEMAS
 
-_PYTHON_TYPES = {
-    "string": "str",
-    "integer": "int",
-    "number": "(int, float)",
-    "boolean": "bool",
-    "array": "list",
-    "object": "dict",
+# The exact Python types json.loads gives each JSON Schema type (bool is not an integer).
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
 }
 
 
 def _type_test(value: str, json_type: str) -> str:
-    """A Python condition true when ``value`` is NOT of ``json_type`` (exact types, as
-    json.loads gives them: a bool is no integer)."""
-    python = _PYTHON_TYPES[json_type]
-    if python.startswith("("):
-        return f"type({value}) not in {python}"
-    return f"type({value}) is not {python}"
+    """A Python condition true when ``value`` is NOT of ``json_type``."""
+    return f"type({value}) not in _TYPES_{json_type}"
 
 
 def _source(schema: str) -> str:
@@ -71,6 +68,7 @@ def _source(schema: str) -> str:
 
 def _compile() -> dict[str, Callable[[Any], bool]]:
     namespace: dict[str, Any] = {"_ABSENT": object()}
+    namespace.update({f"_TYPES_{name}": types for name, types in JSON_TYPES.items()})
     exec(
         compile("\n\n".join(_source(schema) for schema in SCHEMAS), __file__, "exec"),
         namespace,

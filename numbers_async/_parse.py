@@ -19,16 +19,8 @@ from numbers_api.models import AvailableNumber, AvailableNumbersResponse
 from numbers_api.spec_facts import SCHEMAS, STATUSES
 
 from ._compiled_shape import IS_SHAPED
+from ._compiled_shape import JSON_TYPES as _JSON_TYPES
 
-# The exact Python types json.loads gives each JSON Schema type (bool is not an integer).
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
 _NAMES = {
     "string": "a string",
     "integer": "an integer",
