@@ -7,6 +7,16 @@ The gate lets at most ``per_turn`` page fetches start per iteration, in arrival 
 wait on a future (a few µs each) and start in later iterations, between other callbacks.
 ``search()`` passes it before anything else too: its setup (validation, the pager: about 0.1 ms)
 run by 5,000 searches in one iteration stalled the loop 0.35-0.5 s more (benchmarks W6).
+
+The slice adapts to the loop: an iteration longer than ``TURN_TARGET`` halves it, a shorter one
+grows it by one, up to ``PER_TURN``. Once the process is CPU-bound, about as many searches finish
+per iteration as start in it, so the slice sets how long iterations last. 5,000 searches at once
+against a 100 ms server (W6), fixed 32 -> adaptive: loop stalls over 100 ms per run on httpx2
+73-78 -> 10-38, aiohttp 9-17 -> 3, httpx 7-9 -> 4-5, no slower (what remains is mostly the
+garbage collector's full passes). A fixed slice of 8 did as well on httpx2 but cost httpx 12 %
+of its searches/s with 64 in flight (W2), where iterations are short and a big slice batches
+the I/O; a 5 ms target cost it 9 %, 10 ms nothing measurable (instrumented W6 and W2 runs on
+the 2-core VM; BENCHMARKS.md has make bench's figures).
 """
 
 from __future__ import annotations
@@ -14,18 +24,31 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-PER_TURN = 32  # fetches started per loop iteration: ~32 x 0.2 ms of setup, far below 100 ms
+PER_TURN = 32  # most fetches started per loop iteration: ~32 x 0.2 ms of setup, far below 100 ms
+TURN_TARGET = 0.01  # seconds: a loop iteration longer than this halves the next slice
 
 
 class EntryGate:
-    """Lets at most ``per_turn`` callers through ``enter()`` per event-loop iteration."""
+    """Lets at most ``per_turn`` callers through ``enter()`` per event-loop iteration, fewer
+    (down to one) while iterations last longer than ``target`` seconds."""
 
-    __slots__ = ("_entered", "_per_turn", "_turn_scheduled", "_waiting")
+    __slots__ = (
+        "_entered",
+        "_most",
+        "_per_turn",
+        "_target",
+        "_turn_at",
+        "_turn_scheduled",
+        "_waiting",
+    )
 
-    def __init__(self, per_turn: int = PER_TURN) -> None:
+    def __init__(self, per_turn: int = PER_TURN, target: float = TURN_TARGET) -> None:
+        self._most = per_turn
         self._per_turn = per_turn
+        self._target = target
         self._entered = 0  # callers let through in the current iteration
         self._turn_scheduled = False
+        self._turn_at: float | None = None  # loop time of the last turn, while turns follow
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     async def enter(self) -> None:
@@ -42,7 +65,13 @@ class EntryGate:
         await waiter  # a caller cancelled here leaves a cancelled future, skipped later
 
     def _next_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        """A new iteration: let the next ``per_turn`` waiters through."""
+        """A new iteration: size the slice by how long the last one took, and let the next
+        waiters through."""
+        now = loop.time()
+        if self._turn_at is not None:
+            self._per_turn = next_slice(
+                self._per_turn, now - self._turn_at, self._most, self._target
+            )
         self._entered = 0
         waiting = self._waiting
         while waiting and self._entered < self._per_turn:
@@ -51,6 +80,16 @@ class EntryGate:
                 waiter.set_result(None)
                 self._entered += 1
         if waiting:
+            self._turn_at = now
             loop.call_soon(self._next_turn, loop)
         else:
+            self._turn_at = None
             self._turn_scheduled = False
+
+
+def next_slice(current: int, iteration: float, most: int, target: float) -> int:
+    """The next slice: halved after an iteration longer than ``target`` seconds, else one more,
+    between 1 and ``most``."""
+    if iteration > target:
+        return max(1, current // 2)
+    return min(most, current + 1)

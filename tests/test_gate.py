@@ -1,9 +1,10 @@
 """Searches started by the thousand begin in slices: at most PER_TURN page fetches start per
 event-loop iteration, in arrival order, so the loop keeps serving everything else between
-slices (5,000 searches at once stalled it 1.5-3.6 s before)."""
+slices (5,000 searches at once stalled it 1.5-3.6 s before); fewer while iterations are long."""
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from helpers import numbers_body
 
 from numbers_async import NumbersClient
-from numbers_async._gate import PER_TURN, EntryGate
+from numbers_async._gate import PER_TURN, EntryGate, next_slice
 from numbers_async._pagination import PAGE_MAX
 
 MakeClient = Callable[..., NumbersClient]
@@ -129,3 +130,39 @@ async def test_searches_gathered_by_the_thousand_set_up_in_slices(
     assert [len(result) for result in results] == [1] * 1_000
     assert len(built) == 1_000
     assert max(built.count(iteration) for iteration in set(built)) <= PER_TURN
+
+
+@pytest.mark.parametrize(
+    ("current", "iteration", "expected"),
+    [(32, 0.011, 16), (3, 0.05, 1), (1, 1.0, 1), (16, 0.009, 17), (32, 0.0, 32), (31, 0.01, 32)],
+)
+def test_the_slice_halves_after_a_long_iteration_and_grows_by_one_after_a_short_one(
+    current: int, iteration: float, expected: int
+) -> None:
+    assert next_slice(current, iteration, most=32, target=0.01) == expected
+
+
+async def test_the_slice_shrinks_while_the_loop_is_slow_and_grows_back_once_it_is_not() -> None:
+    """Iterations of 15 ms (another callback busy each time) against a 10 ms target: the gate
+    soon lets one caller through per iteration; once iterations are short, one more each time."""
+    loop = asyncio.get_running_loop()
+    gate = EntryGate(per_turn=PER_TURN, target=0.01)
+    slow = True
+
+    def busy() -> None:
+        if slow:
+            time.sleep(0.015)
+            loop.call_soon(busy)
+
+    loop.call_soon(busy)
+    passed = await admitted(gate, 100, cancel=lambda index: False)
+    per_iteration = [passed.count(iteration) for iteration in sorted(set(passed))]
+    # the first slice passes at once, the second is unmeasured: then halved each time
+    assert per_iteration[:4] == [PER_TURN, PER_TURN, PER_TURN // 2, PER_TURN // 4]
+    assert per_iteration[-5:] == [1] * 5
+    slow = False
+    passed = await admitted(gate, 100, cancel=lambda index: False)
+    per_iteration = [passed.count(iteration) for iteration in sorted(set(passed))]
+    # one more per short iteration (a preempted one may halve it again on a busy machine)
+    assert per_iteration[0] == 1
+    assert max(per_iteration) >= 8
