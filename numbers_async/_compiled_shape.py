@@ -33,7 +33,7 @@ def _type_test(value: str, json_type: str) -> str:
 def _source(schema: str) -> str:
     """The function ``_ok_<schema>(value)``: whether ``value`` is an object of ``schema``."""
     lines = [
-        f"def _ok_{schema}(value):",
+        f"def {_name(schema)}(value):",
         "    if type(value) is not dict:",
         "        return False",
         "    get = value.get",
@@ -55,25 +55,31 @@ def _source(schema: str) -> str:
             ]
             if field.schema is not None:
                 lines += [
-                    f"{body}    if not _ok_{field.schema}(item):",
+                    f"{body}    if not {_name(field.schema)}(item):",
                     f"{body}        return False",
                 ]
         elif field.schema is not None:
-            lines += [f"{body}if not _ok_{field.schema}(found):", f"{body}    return False"]
+            lines += [f"{body}if not {_name(field.schema)}(found):", f"{body}    return False"]
         lines.append(f"{body}present += 1")
     # Every key a declared one, or else no null among the others (the slow path drops those).
     lines.append("    return present == len(value) or None not in value.values()")
     return "\n".join(lines)
 
 
+def _name(schema: str) -> str:
+    """A Python name for ``schema``'s function (a spec may name a schema ``Error-Detail``)."""
+    return f"_ok_{list(SCHEMAS).index(schema)}"
+
+
 def _compile() -> dict[str, Callable[[Any], bool]]:
+    """Every schema's check, compiled together (they call each other)."""
     namespace: dict[str, Any] = {"_ABSENT": object()}
     namespace.update({f"_TYPES_{name}": types for name, types in JSON_TYPES.items()})
     exec(
-        compile("\n\n".join(_source(schema) for schema in SCHEMAS), __file__, "exec"),
+        compile("\n\n".join(_source(schema) for schema in SCHEMAS), "<shape checks>", "exec"),
         namespace,
     )
-    return {schema: namespace[f"_ok_{schema}"] for schema in SCHEMAS}
+    return {schema: namespace[_name(schema)] for schema in SCHEMAS}
 
 
 IS_SHAPED = _compile()
