@@ -26,7 +26,7 @@ import httpx
 import httpx2
 
 from ._framing import discard_if_overrun, unambiguous
-from ._transports import no_cookies
+from ._transports import NoCookieClient
 
 __all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
 
@@ -151,11 +151,11 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
         )
 
 
-class CallerHttpx2Client(httpx.AsyncClient):
+class CallerHttpx2Client(NoCookieClient):
     """The httpx face of a caller's ``httpx2.AsyncClient``: closed when it is."""
 
     def __init__(self, client: httpx2.AsyncClient) -> None:
-        super().__init__(transport=Httpx2Transport(client), cookies=no_cookies())
+        super().__init__(transport=Httpx2Transport(client))
         self.caller_client = client
 
     @property

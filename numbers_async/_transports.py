@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -36,10 +36,32 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def no_cookies() -> CookieJar:
-    """A jar that refuses every cookie: a service-wide client must not carry one response's
+class _NoCookies(httpx.Cookies):
+    """Cookies that stay empty: a jar refusing every cookie, and no Set-Cookie header read."""
+
+    def __init__(self) -> None:
+        super().__init__(CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        """Nothing to keep: skips building urllib's request and response adapters for the jar,
+        5 % of a search's instructions (W1 facade-httpx2 under callgrind: 3.90 -> 3.70 M)."""
+
+
+class NoCookieClient(httpx.AsyncClient):
+    """An httpx client keeping no cookie: a service-wide client must not carry one response's
     Set-Cookie into every later request (a non-ASCII one would make them all unsendable)."""
-    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+    def __init__(self, **options: Any) -> None:
+        self._kept = _NoCookies()
+        super().__init__(**options)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._kept
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise AttributeError("this client keeps no cookies")
 
 
 class FramedHTTPTransport(httpx.AsyncHTTPTransport):
@@ -80,12 +102,11 @@ def owned_http_client(
         raise InvalidRequestError(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
-    return httpx.AsyncClient(
+    return NoCookieClient(
         transport=engine,
         limits=POOL_LIMITS,  # for the proxies of a proxy environment, mounted beside it
         timeout=timeout,
         headers=headers,
-        cookies=no_cookies(),
     )
 
 
