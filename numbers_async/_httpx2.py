@@ -26,6 +26,7 @@ import httpx
 import httpx2
 
 from ._framing import discard_if_overrun, unambiguous
+from ._network import AsyncioBackend
 from ._transports import NoCookieClient
 
 __all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
@@ -83,6 +84,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(httpcore2),  # type: ignore[arg-type]
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

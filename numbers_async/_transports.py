@@ -12,9 +12,11 @@ import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
+import httpcore
 import httpx
 
 from ._framing import OverrunGuard, unambiguous
+from ._network import AsyncioBackend
 from ._shards import ONE_CONNECTION, ShardedTransport
 from .errors import InvalidRequestError
 
@@ -66,7 +68,17 @@ class NoCookieClient(httpx.AsyncClient):
 
 class FramedHTTPTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, refusing ambiguously framed responses and closing a connection
-    that carried bytes past a response (see _framing.py)."""
+    that carried bytes past a response (see _framing.py), on asyncio's transports (_network.py)."""
+
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(limits=limits, verify=ssl_context)
+        self._pool = httpcore.AsyncConnectionPool(  # httpx's, with another network backend
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(httpcore),  # type: ignore[arg-type]
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)
@@ -81,7 +93,7 @@ def owned_http_client(
     engine: httpx.AsyncBaseTransport
     if transport == "httpx":
         engine = ShardedTransport(
-            lambda: FramedHTTPTransport(limits=ONE_CONNECTION, verify=shared_ssl_context()),
+            lambda: FramedHTTPTransport(ONE_CONNECTION, shared_ssl_context()),
             POOL_SIZE,
         )
     elif transport == "httpx2":
