@@ -31,7 +31,7 @@ _HAPPY_EYEBALLS_DELAY = 0.25  # s, as anyio (RFC 8305)
 
 
 class _Protocol(asyncio.Protocol):
-    """The bytes, end and error of one connection, and the one read or write waiting on it."""
+    """The bytes, end and error of one connection, and the read and the write waiting on it."""
 
     def __init__(self) -> None:
         self.transport: Any = None
@@ -39,7 +39,8 @@ class _Protocol(asyncio.Protocol):
         self.buffered = 0
         self.ended = False  # the peer closed its side, or the connection was lost
         self.error: Exception | None = None
-        self.waiter: asyncio.Future[None] | None = None
+        self.reader: asyncio.Future[None] | None = None  # a read waiting for bytes or the end
+        self.writer: asyncio.Future[None] | None = None  # a write waiting for room to write
         self.writing_paused = False
         self.reading_paused = False
 
@@ -52,41 +53,45 @@ class _Protocol(asyncio.Protocol):
         if self.buffered > _READ_BUFFER and not self.reading_paused:
             self.reading_paused = True
             self.transport.pause_reading()
-        self._wake()
+        _wake(self.reader)
 
     def eof_received(self) -> None:
         self.ended = True
-        self._wake()
+        _wake(self.reader)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ended = True
         self.error = exc
         self.writing_paused = False
-        self._wake()
+        _wake(self.reader)
+        _wake(self.writer)
 
     def pause_writing(self) -> None:
         self.writing_paused = True
 
     def resume_writing(self) -> None:
         self.writing_paused = False
-        self._wake()
+        _wake(self.writer)
 
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self, seconds: float | None) -> bool:
-        """Wait for the next event (bytes, end, error, writable); False after ``seconds``."""
+    async def wait(self, deadline: float | None, *, reading: bool) -> bool:
+        """Wait for the read's event (bytes, end, error) or the write's (room, error); False
+        once the loop's clock passes ``deadline``."""
         loop = asyncio.get_running_loop()
-        waiter = self.waiter = loop.create_future()
-        timer = None if seconds is None else loop.call_later(seconds, _expire, waiter)
+        waiter = loop.create_future()
+        if reading:
+            self.reader = waiter
+        else:
+            self.writer = waiter
+        timer = None if deadline is None else loop.call_at(deadline, _expire, waiter)
         try:
             await waiter
         except _Expired:
             return False
         finally:
-            self.waiter = None
+            if reading:
+                self.reader = None
+            else:
+                self.writer = None
             if timer is not None:
                 timer.cancel()
         return True
@@ -111,6 +116,17 @@ class _Expired(Exception):
     """A wait's timer fired."""
 
 
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+def _deadline(timeout: float | None) -> float | None:
+    """The loop time ``timeout`` seconds from now: a whole read or write gets no more, however
+    many times it is woken (a peer trickling bytes must not stretch a write's timeout)."""
+    return None if timeout is None else asyncio.get_running_loop().time() + timeout
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(_Expired())
@@ -127,13 +143,16 @@ class AsyncioStream:
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
-        while not protocol.chunks:
-            if protocol.error is not None:
-                raise self._errors.ReadError(str(protocol.error) or type(protocol.error).__name__)
-            if protocol.ended:
-                return b""
-            if not await protocol.wait(timeout):
-                raise self._errors.ReadTimeout("timed out")
+        if not protocol.chunks:
+            deadline = _deadline(timeout)
+            while not protocol.chunks:
+                if protocol.error is not None:
+                    error = protocol.error
+                    raise self._errors.ReadError(str(error) or type(error).__name__)
+                if protocol.ended:
+                    return b""
+                if not await protocol.wait(deadline, reading=True):
+                    raise self._errors.ReadTimeout("timed out")
         return protocol.take(max_bytes)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -143,9 +162,11 @@ class AsyncioStream:
         if protocol.transport.is_closing():
             raise self._errors.WriteError("the connection is closed")
         protocol.transport.write(buffer)
-        while protocol.writing_paused:
-            if not await protocol.wait(timeout):
-                raise self._errors.WriteTimeout("timed out")
+        if protocol.writing_paused:
+            deadline = _deadline(timeout)
+            while protocol.writing_paused:
+                if not await protocol.wait(deadline, reading=False):
+                    raise self._errors.WriteTimeout("timed out")
         if protocol.error is not None:
             raise self._errors.WriteError(str(protocol.error) or type(protocol.error).__name__)
 
@@ -153,12 +174,12 @@ class AsyncioStream:
         """Close as anyio does: the bytes still unsent get one loop turn, then the socket goes
         (a peer that stopped reading would otherwise keep it open)."""
         transport = self._protocol.transport
-        if not transport.is_closing():
-            transport.close()
-            try:
+        try:
+            if not transport.is_closing():
+                transport.close()
                 await asyncio.sleep(0)
-            finally:
-                transport.abort()
+        finally:
+            transport.abort()  # also when asyncio closed it itself (the peer ended) and waits
 
     async def start_tls(
         self,
@@ -340,8 +361,12 @@ class AsyncioBackend:
         except OSError as exc:
             raise self._errors.ConnectError(str(exc) or type(exc).__name__) from exc
         sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+        except OSError as exc:
+            transport.abort()
+            raise self._errors.ConnectError(f"socket option refused: {exc}") from exc
         return AsyncioStream(protocol, self._errors)
 
     async def sleep(self, seconds: float) -> None:

@@ -70,6 +70,13 @@ async def connect(errors: ModuleType, port: int) -> AsyncioStream:
     return await AsyncioBackend(errors).connect_tcp("127.0.0.1", port, timeout=5)
 
 
+async def overfill(stream: AsyncioStream, each_within: float) -> None:
+    """Write far more than the kernel's buffers hold, each write within ``each_within`` s."""
+    chunk = b"x" * (1 << 20)
+    for _ in range(256):
+        await stream.write(chunk, timeout=each_within)
+
+
 @pytest.mark.parametrize("errors", ENGINES)
 async def test_reads_come_in_order_within_max_bytes_then_the_end(errors: ModuleType) -> None:
     async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,15 +111,81 @@ async def test_a_silent_peer_times_a_read_out_with_the_engines_error(errors: Mod
 async def test_a_peer_that_stops_reading_times_a_write_out(errors: ModuleType) -> None:
     async with peer(stall) as port:
         stream = await connect(errors, port)
-        chunk = b"x" * (1 << 20)
-
-        async def write_far_more_than_the_kernel_holds() -> None:
-            for _ in range(256):
-                await stream.write(chunk, timeout=0.1)
-
         with pytest.raises(errors.WriteTimeout):
-            await write_far_more_than_the_kernel_holds()
+            await overfill(stream, each_within=0.1)
         await stream.aclose()
+
+
+@pytest.mark.parametrize("errors", ENGINES)
+async def test_a_peer_trickling_bytes_does_not_stretch_a_write_timeout(
+    errors: ModuleType,
+) -> None:
+    """Each byte the peer sends wakes the stream; the write's timeout still counts from its
+    start."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:  # never reads past asyncio's 64 KiB
+            writer.write(b".")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    async with peer(trickle) as port:
+        stream = await connect(errors, port)
+        loop = asyncio.get_running_loop()
+        with pytest.raises(errors.WriteTimeout):
+            async with asyncio.timeout(5):
+                await overfill(stream, each_within=0.3)
+        stuck_since = loop.time()
+        with pytest.raises(errors.WriteTimeout):
+            await stream.write(b"x" * (1 << 20), timeout=0.3)
+        assert loop.time() - stuck_since < 1  # 0.3 s, although a byte came every 50 ms
+        await stream.aclose()
+
+
+@pytest.mark.parametrize("errors", ENGINES)
+async def test_a_read_and_a_write_waiting_at_once_are_each_woken(errors: ModuleType) -> None:
+    """A write waiting for room does not take the wake-up of a read waiting for bytes."""
+    go = asyncio.Event()
+
+    async def answer_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await go.wait()
+        writer.write(b"answer")
+        await writer.drain()
+        await asyncio.sleep(3600)  # and never reads
+
+    async with peer(answer_later) as port:
+        stream = await connect(errors, port)
+        reading = asyncio.create_task(stream.read(100, timeout=5))
+        writing = asyncio.create_task(overfill(stream, each_within=2))
+        await asyncio.sleep(0.2)
+        go.set()
+        assert await asyncio.wait_for(reading, 1) == b"answer"
+        with pytest.raises(errors.WriteTimeout):
+            await writing
+        await stream.aclose()
+
+
+@pytest.mark.parametrize("errors", ENGINES)
+async def test_closing_after_the_peer_ended_frees_the_socket_with_bytes_unsent(
+    errors: ModuleType,
+) -> None:
+    """The peer ends its side and reads no more while a write waits: asyncio closes the
+    transport itself but keeps the socket for the unsent bytes; aclose() drops them."""
+
+    async def end_and_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(1)
+        await asyncio.sleep(0.2)  # the client's writes wait for room by now
+        writer.write_eof()
+        await asyncio.sleep(3600)
+
+    async with peer(end_and_stall) as port:
+        stream = await connect(errors, port)
+        sock = stream.get_extra_info("socket")
+        with pytest.raises((errors.WriteTimeout, errors.WriteError)):
+            await overfill(stream, each_within=0.5)
+        await stream.aclose()
+        await asyncio.sleep(0.05)
+        assert sock.fileno() == -1
 
 
 @pytest.mark.parametrize("errors", ENGINES)
