@@ -318,12 +318,8 @@ class Requester:
             options = {**options, "headers": {**options.get("headers", {}), **extra}}
         try:
             return self.http.build_request(request["method"], url, **options)
-        except UnicodeEncodeError as exc:  # only a caller's client keeps cookies
-            # Not InvalidRequestError: earlier pages or attempts may have been sent.
-            raise APIConnectionError(
-                f"http_client cannot encode the request ({exc}): a cookie the server set?",
-                attempts=sent,
-            ) from exc
+        except UnicodeEncodeError as exc:
+            raise _unencodable(exc, sent) from exc
 
     async def _attempt(
         self,
@@ -350,6 +346,8 @@ class Requester:
             return _connection_error(exc, attempt), None
         except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
             raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
+        except UnicodeEncodeError as exc:  # the redirect request httpx builds for a 3xx
+            raise _unencodable(exc, attempt) from exc
         except TimeoutError:
             if not scope.expired():
                 raise
@@ -431,6 +429,16 @@ def _asked(request: dict[str, Any]) -> int | None:
     if isinstance(limit, str) and limit.isdigit():
         return int(limit)
     return limit if type(limit) is int else None
+
+
+def _unencodable(exc: UnicodeEncodeError, attempts: int) -> APIConnectionError:
+    """A request a caller's client cannot encode: only a caller's client keeps cookies, and
+    httpx puts them in every request it builds (a 3xx's next one included). Not
+    InvalidRequestError: earlier pages or attempts may have been sent."""
+    return APIConnectionError(
+        f"http_client cannot encode the request ({exc}): a cookie the server set?",
+        attempts=attempts,
+    )
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:

@@ -37,8 +37,9 @@ EXAMPLES_RUN: list[str] = []
 
 class Body:
     """Response bytes and the page items they hold: ``items`` None means the body must be
-    refused, as must a page whose item ``bad_at`` is among those asked for; an unpredictable
-    body (random bytes) may go either way."""
+    refused, as must a page whose item ``bad_at`` is among those asked for, by the first
+    request or by a full-page request after it (see ``expected``); an unpredictable body
+    (random bytes) may go either way."""
 
     __slots__ = ("bad_at", "content", "headers", "items", "kind", "predictable")
 
@@ -333,6 +334,9 @@ async def run_search(
 )
 @example(status=200, body=Body("bom", b"\xff\xfe{"), headers={}, limit=1)
 @example(status=502, body=Body("empty", b""), headers={"Set-Cookie": "s=\xd7\xc5"}, limit=1)
+@example(  # httpx builds a 3xx's next request, with the cookie its path matches, unfollowed
+    status=302, body=Body("empty", b""), headers={"Set-Cookie": "s=\x80", "Location": "x"}, limit=1
+)
 @example(status=400, body=Body("gzip?", b"{}"), headers={"Content-Encoding": "gzip"}, limit=1)
 def search_any_response(status: int, body: Body, headers: dict[str, str], limit: int) -> None:
     """One generated response, served for every request of one search."""
