@@ -16,9 +16,9 @@ import json
 from typing import Any, NamedTuple
 
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
-from numbers_api.spec_facts import SCHEMAS, STATUSES
+from numbers_api.spec_facts import SCHEMAS
 
-from ._compiled_shape import IS_SHAPED
+from ._compiled_shape import IS_SHAPED, SUCCESS_SCHEMA
 from ._compiled_shape import JSON_TYPES as _JSON_TYPES
 
 _NAMES = {
@@ -58,7 +58,6 @@ def _checks(schema: str) -> tuple[_Check, ...]:
 
 
 _CHECKS = {schema: _checks(schema) for schema in SCHEMAS}
-SUCCESS_SCHEMA = STATUSES[200] or "AvailableNumbersResponse"
 
 
 def shape_problem(body: Any) -> str | None:
