@@ -156,7 +156,7 @@ async def test_a_read_and_a_write_waiting_at_once_are_each_woken(errors: ModuleT
     async with peer(answer_later) as port:
         stream = await connect(errors, port)
         reading = asyncio.create_task(stream.read(100, timeout=5))
-        writing = asyncio.create_task(overfill(stream, each_within=2))
+        writing = asyncio.create_task(overfill(stream, each_within=0.6))
         await asyncio.sleep(0.2)
         go.set()
         assert await asyncio.wait_for(reading, 1) == b"answer"
