@@ -217,7 +217,7 @@ async def sequential(job: dict[str, Any]) -> dict[str, float]:
     """W1: ``n`` searches one after another."""
     n = job["n"]
     async with searcher(job["variant"], job["base_url"]) as search:
-        for _ in range(max(1, min(100, n // 10))):  # warm-up: connection, caches
+        for _ in range(job.get("warmup", max(1, min(100, n // 10)))):  # connection, caches
             await search()
 
         async def run() -> None:

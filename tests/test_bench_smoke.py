@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.instructions import collected, per_search
 from benchmarks.results import W6_VARIANTS
 from benchmarks.run import VARIANTS
 
@@ -35,3 +36,15 @@ def test_bench_harness_writes_every_table(tmp_path: Path) -> None:
     assert [name for name in sorted(names) if f"| `{name}` |" not in report] == []
     verdicts = ("| pass |", "| **FAIL** |", "| reference |")
     assert sum(report.count(verdict) for verdict in verdicts) == 24  # targets.py rows
+
+
+def test_the_instruction_count_is_read_from_callgrinds_summary() -> None:
+    """`python -m benchmarks.instructions` reads valgrind's summary line and refuses output
+    without one (valgrind itself is not needed here)."""
+    output = "==4242== Events    : Ir\n==4242== Collected : 3116178042\n==4242==\n"
+    assert collected(output) == 3116178042
+    with pytest.raises(RuntimeError, match="no callgrind summary"):
+        collected("valgrind: command not found\n")
+    assert per_search(1_000_000, 333_000_000, 100) == 3_320_000
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        per_search(1, 2, 0)
