@@ -16,7 +16,10 @@ from heapq import heapify, heappop, heappush
 
 
 class Admission:
-    """``enter()`` takes a turn, waiting in arrival order for one; ``leave()`` gives it back."""
+    """``ask()`` takes a turn or queues for one, in arrival order; ``leave()`` gives it back.
+
+    ``ask`` is not a coroutine: the caller awaits the future it returns in its own frame, so a
+    waiting search holds no coroutine of ours besides its own (W6: 5,000 waiting searches)."""
 
     __slots__ = ("_expiries", "_free", "_order", "_timer", "_waiting", "limit")
 
@@ -29,22 +32,23 @@ class Admission:
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def enter(self, expires_at: float | None = None) -> None:
-        """Return holding a turn; TimeoutError if none came by loop time ``expires_at``."""
+    def ask(self, expires_at: float | None = None) -> asyncio.Future[None] | None:
+        """None with a turn taken, else a future that gives one when done: await it, and on
+        cancellation call ``abandon``. It fails with TimeoutError at loop time ``expires_at``."""
         if self._free:
             self._free -= 1
-            return
+            return None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiting.append(waiter)
         if expires_at is not None:
             self._add_expiry(loop, expires_at, waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self.leave()  # the turn came as the caller went: pass it on
-            raise
+        return waiter
+
+    def abandon(self, waiter: asyncio.Future[None]) -> None:
+        """The caller of ``waiter`` was cancelled: a turn that came meanwhile passes on."""
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            self.leave()
 
     def leave(self) -> None:
         """Give a turn back: to the longest waiting search still waiting, if any."""

@@ -29,7 +29,7 @@ TURN_TARGET = 0.01  # seconds: a loop iteration longer than this halves the next
 
 
 class EntryGate:
-    """Lets at most ``per_turn`` callers through ``enter()`` per event-loop iteration, fewer
+    """Lets at most ``per_turn`` callers through ``ask()`` per event-loop iteration, fewer
     (down to one) while iterations last longer than ``target`` seconds."""
 
     __slots__ = (
@@ -51,18 +51,20 @@ class EntryGate:
         self._turn_at: float | None = None  # loop time of the last turn, while turns follow
         self._waiting: deque[asyncio.Future[None]] = deque()
 
-    async def enter(self) -> None:
-        """Return at once if this iteration has room and nobody waits, else in a later one."""
+    def ask(self) -> asyncio.Future[None] | None:
+        """None if this iteration has room and nobody waits, else a future done in a later
+        iteration: await it (a caller cancelled meanwhile leaves a cancelled future, skipped).
+        Not a coroutine, so a waiting caller holds no frame of ours."""
         loop = asyncio.get_running_loop()
         if not self._turn_scheduled:
             self._turn_scheduled = True
             loop.call_soon(self._next_turn, loop)
         if self._entered < self._per_turn and not self._waiting:
             self._entered += 1
-            return
+            return None
         waiter = loop.create_future()
         self._waiting.append(waiter)
-        await waiter  # a caller cancelled here leaves a cancelled future, skipped later
+        return waiter
 
     def _next_turn(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new iteration: size the slice by how long the last one took, and let the next

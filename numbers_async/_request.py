@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -142,32 +140,51 @@ class Requester:
         420,000 objects and stall the event loop up to 0.38 s. A search waits (_admission.py)
         no longer than the pool timeout, as a request does for a connection, nor past its
         deadline."""
-        asked = asyncio.get_running_loop().time()
-        await self._gate.enter()
-        with self._interruptible():
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        waiter = self._gate.ask()
+        if waiter is not None:
+            await waiter
+        # Waiting here, a search holds its task, its coroutine, this frame and a future (no
+        # context manager, no coroutine of _admission's): 5,000 such are what W6's full
+        # garbage collections walk most.
+        task = self._interruptible(loop)
+        try:
             if self.closed:
                 raise ClientClosedError("the NumbersClient is closed")
-            waits = [wait for wait in (self._pool_timeout(), deadline) if wait is not None]
-            try:
-                await self._admission.enter(asked + min(waits) if waits else None)
-            except TimeoutError:
-                busy = (
-                    f"the client was running as many searches as it allows ({self.running_limit})"
-                )
-                if deadline is not None and deadline == min(waits):
-                    raise APITimeoutError(
-                        f"the search's deadline ({deadline:g} s) passed while it waited for its "
-                        f"turn: {busy}",
-                        attempts=0,
-                    ) from None
-                raise APITimeoutError(
-                    f"no search could start within the pool timeout: {busy}", attempts=0
-                ) from None
+            pool = self._pool_timeout()
+            wait = deadline if pool is None or (deadline is not None and deadline <= pool) else pool
+            waiter = self._admission.ask(None if wait is None else asked + wait)
+            if waiter is not None:
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    self._admission.abandon(waiter)
+                    raise
+                except TimeoutError:
+                    raise self._no_turn(deadline, by_deadline=wait == deadline) from None
+        except asyncio.CancelledError:
+            self._raise_if_closed(task)
+            raise
+        finally:
+            self._done(task)
         return asked
 
     def leave(self) -> None:
         """A search admitted by ``admit()`` ended."""
         self._admission.leave()
+
+    def _no_turn(self, deadline: float | None, *, by_deadline: bool) -> APITimeoutError:
+        """The error of a search that waited for its turn past its deadline or the pool
+        timeout."""
+        busy = f"the client was running as many searches as it allows ({self.running_limit})"
+        if by_deadline:
+            return APITimeoutError(
+                f"the search's deadline ({deadline:g} s) passed while it waited for its turn: "
+                f"{busy}",
+                attempts=0,
+            )
+        return APITimeoutError(f"no search could start within the pool timeout: {busy}", attempts=0)
 
     def _pool_timeout(self) -> float | None:
         """Seconds a request may wait for a connection: this client's, else its pool's."""
@@ -217,30 +234,41 @@ class Requester:
     ) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
         within ``search``'s deadline."""
-        with self._interruptible():
-            await self._gate.enter()
-            return await self._fetch(request, search)
-
-    @contextmanager
-    def _interruptible(self) -> Iterator[None]:
-        """A block close() may interrupt: its cancellation then becomes ClientClosedError."""
-        task = asyncio.current_task()
-        assert task is not None
-        self._check_loop(task.get_loop())
-        self._running.add(task)
+        task = self._interruptible(asyncio.get_running_loop())
         try:
-            yield
+            waiter = self._gate.ask()
+            if waiter is not None:
+                await waiter
+            return await self._fetch(request, search)
         except asyncio.CancelledError:
-            # As in asyncio.timeout: only the cancellation close() made becomes ClientClosedError,
-            # never the caller's (aiohttp also cancels the requests waiting for a connection).
-            if task in self._interrupted:
-                task.uncancel()
-            if self.closed and task.cancelling() == 0:
-                raise ClientClosedError("the NumbersClient was closed during the search") from None
+            self._raise_if_closed(task)
             raise
         finally:
-            self._running.discard(task)
-            self._interrupted.discard(task)
+            self._done(task)
+
+    def _interruptible(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any]:
+        """The current task, which close() may now interrupt (until ``_done``): its
+        cancellation then becomes ClientClosedError (``_raise_if_closed``). Plain calls, not a
+        context manager: a waiting search would hold one, its generator and a bound method."""
+        self._check_loop(loop)
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        return task
+
+    def _raise_if_closed(self, task: asyncio.Task[Any]) -> None:
+        """Called on ``task``'s CancelledError: raise ClientClosedError if close() alone
+        cancelled it. As in asyncio.timeout, the caller's own cancellation stays one (aiohttp
+        also cancels the requests waiting for a connection)."""
+        if task in self._interrupted:
+            task.uncancel()
+        if self.closed and task.cancelling() == 0:
+            raise ClientClosedError("the NumbersClient was closed during the search") from None
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        """``task`` left the part close() interrupts."""
+        self._running.discard(task)
+        self._interrupted.discard(task)
 
     async def _fetch(
         self, request: dict[str, Any], search: SearchInfo | None

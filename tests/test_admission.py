@@ -106,6 +106,24 @@ async def test_a_search_cancelled_while_waiting_takes_no_turn_and_frees_none(
     await asyncio.wait_for(asyncio.gather(*more), 5)
 
 
+async def test_a_turn_given_to_a_search_cancelled_before_it_resumed_passes_on(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    """A turn freed in the iteration in which its waiting search is cancelled goes to the next
+    waiting search instead of being lost."""
+    held = Held()
+    client = make_client(held)
+    tasks = await start_searches(client, 5)  # 3 running, 2 waiting
+    assert held.requests == 3
+    client._requester.leave()  # a turn for tasks[3]...
+    tasks[3].cancel()  # ...which is cancelled before it resumes
+    await settle()
+    assert tasks[3].cancelled()
+    assert held.requests == 4  # tasks[4] got the turn
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks[:3], tasks[4]), 5)
+
+
 async def test_a_search_waits_no_longer_than_the_pool_timeout(
     make_client: MakeClient, limit_of_3: None
 ) -> None:

@@ -35,13 +35,20 @@ class Iterations:
         self._handle.cancel()
 
 
+async def enter(gate: EntryGate) -> None:
+    """What a caller does (as ``Requester.admit`` and ``fetch``): pass, or await its turn."""
+    waiter = gate.ask()
+    if waiter is not None:
+        await waiter
+
+
 async def admitted(gate: EntryGate, callers: int, cancel: Callable[[int], bool]) -> list[int]:
     """The iteration in which each caller got through (-1 for those cancelled while waiting)."""
     iterations = Iterations()
     passed = [-1] * callers
 
     async def caller(index: int) -> None:
-        await gate.enter()
+        await enter(gate)
         passed[index] = iterations.count
 
     tasks = [asyncio.ensure_future(caller(index)) for index in range(callers)]
@@ -79,7 +86,7 @@ async def test_a_lone_caller_passes_without_waiting_for_an_iteration() -> None:
     gate = EntryGate()
     iterations = Iterations()
     for _ in range(PER_TURN):
-        await gate.enter()
+        await enter(gate)
     assert iterations.count == 0
     iterations.stop()
 
@@ -88,14 +95,14 @@ async def test_every_page_fetch_of_a_search_goes_through_the_gate(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered = 0
-    enter = EntryGate.enter
+    ask = EntryGate.ask
 
-    async def counted(gate: EntryGate) -> None:
+    def counted(gate: EntryGate) -> asyncio.Future[None] | None:
         nonlocal entered
         entered += 1
-        await enter(gate)
+        return ask(gate)
 
-    monkeypatch.setattr(EntryGate, "enter", counted)
+    monkeypatch.setattr(EntryGate, "ask", counted)
     served = itertools.count()
 
     def fresh_numbers(request: httpx.Request) -> httpx.Response:

@@ -9,6 +9,18 @@ import pytest
 from numbers_async._admission import Admission
 
 
+async def enter(admission: Admission, expires_at: float | None = None) -> None:
+    """What a caller does (as ``Requester.admit``): take a turn, or await one, abandoning it if
+    cancelled."""
+    waiter = admission.ask(expires_at)
+    if waiter is not None:
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            admission.abandon(waiter)
+            raise
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -18,13 +30,13 @@ async def held(limit: int = 1) -> Admission:
     """An Admission with all its ``limit`` turns taken."""
     admission = Admission(limit)
     for _ in range(limit):
-        await admission.enter()
+        await enter(admission)
     return admission
 
 
 async def taken(admission: Admission, expires_at: float | None = None) -> asyncio.Task[None]:
-    """A task waiting in ``admission.enter()``, already queued."""
-    task = asyncio.create_task(admission.enter(expires_at))
+    """A task waiting in ``enter(admission)``, already queued."""
+    task = asyncio.create_task(enter(admission, expires_at))
     await settle()
     return task
 
@@ -34,7 +46,7 @@ async def test_turns_go_to_waiters_in_arrival_order() -> None:
     order: list[int] = []
 
     async def wait(number: int) -> None:
-        await admission.enter()
+        await enter(admission)
         order.append(number)
 
     tasks = [asyncio.create_task(wait(number)) for number in range(5)]
@@ -50,7 +62,7 @@ async def test_turns_go_to_waiters_in_arrival_order() -> None:
 async def test_a_free_turn_is_taken_at_once_and_given_back() -> None:
     admission = await held()
     admission.leave()
-    await asyncio.wait_for(admission.enter(), 1)  # free again: no wait
+    await asyncio.wait_for(enter(admission), 1)  # free again: no wait
 
 
 async def test_a_waiter_times_out_at_its_limit_and_others_keep_their_place() -> None:
@@ -80,7 +92,7 @@ async def test_many_waiters_with_the_same_timeout_share_one_timer(
     admission = await held()
     start = loop.time()
     tasks = [
-        asyncio.create_task(admission.enter(start + 30 + index / 1000)) for index in range(1000)
+        asyncio.create_task(enter(admission, start + 30 + index / 1000)) for index in range(1000)
     ]
     await settle()
     assert len(timers) == 1
@@ -130,7 +142,7 @@ async def test_a_waiter_cancelled_after_timing_out_takes_no_turn_back() -> None:
     never had."""
     loop = asyncio.get_running_loop()
     admission = await held()
-    late = asyncio.create_task(admission.enter(loop.time() - 1))  # its time is up as it queues
+    late = asyncio.create_task(enter(admission, loop.time() - 1))  # its time is up as it queues
     # Poll, not wait on an event: an event's waiter would resume after late, too late to test.
     while not any(waiter.done() for waiter in admission._waiting):  # noqa: ASYNC110
         await asyncio.sleep(0)  # until the timer fails late's future; late resumes next iteration
