@@ -6,8 +6,10 @@ when required and for its JSON type when present. Fields the spec does not know 
 and reach users through the generated model (forward compatibility); a value outside a listed
 enum is kept too (open enums, our generator template). Whatever the generated parser still
 raises becomes InvalidBody: reading a body never lets a raw KeyError or ValueError out.
-A page passes first through a yes-or-no check compiled from the same facts
-(``_compiled_shape.py``); only a page it refuses is walked here, to say why or drop its nulls.
+A page is first checked and built in one pass by a builder compiled from the same facts
+(``_compiled_build.py``); only a page it refuses (or every page, where the spec has values the
+generated models convert) is walked here, to say why or drop its nulls, and built by
+``from_dict``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any, NamedTuple
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
 from numbers_api.spec_facts import SCHEMAS
 
-from ._compiled_shape import IS_SHAPED, SUCCESS_SCHEMA
-from ._compiled_shape import JSON_TYPES as _JSON_TYPES
+from ._compiled_build import BUILD, SUCCESS_SCHEMA
+from ._compiled_build import JSON_TYPES as _JSON_TYPES
 
 _NAMES = {
     "string": "a string",
@@ -107,13 +109,18 @@ def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNum
     except (ValueError, RecursionError) as exc:
         raise InvalidBody(f"not JSON ({type(exc).__name__})") from None
     _cut(body, asked)
-    if not IS_SHAPED[SUCCESS_SCHEMA](body):  # the slow way: say why, or read nulls as absent
-        _tolerate(body)
+    try:
+        if BUILD is not None:
+            page = BUILD(body)  # one pass: checked and built (None: not exactly the shape)
+            if page is not None:
+                return page.numbers  # type: ignore[no-any-return]
+        _tolerate(body)  # the slow way: say why, or read nulls as absent
         problem = shape_problem(body)
         if problem is not None:
             raise InvalidBody(problem)
-    try:
         return AvailableNumbersResponse.from_dict(body).numbers
+    except InvalidBody:
+        raise
     except Exception as exc:  # the generated parser's own checks (a closed enum, a format...)
         raise InvalidBody(f"the generated parser refused it: {type(exc).__name__}: {exc}") from None
 

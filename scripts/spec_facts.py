@@ -33,7 +33,17 @@ PARAMETER_KEYWORDS = (
     "enum",
     "description",
 )
-FIELD_KEYWORDS = ("name", "python_name", "required", "type", "items", "schema", "enum", "example")
+FIELD_KEYWORDS = (
+    "name",
+    "python_name",
+    "required",
+    "type",
+    "items",
+    "schema",
+    "enum",
+    "example",
+    "format",
+)
 
 HEADER = '''"""The spec's facts the generator drops, for numbers_async, its sandbox and its CLI.
 
@@ -67,9 +77,12 @@ class Field(NamedTuple):
     type: str  # string, integer, number, boolean, array or object
     items: str | None  # an array's item type
     schema: str | None  # the schema an object (or an array's objects) refers to
-    # Listed values; open: a response value not listed is kept, not refused.
+    # Listed values (an array's: its items'); open: a value not listed is kept, not refused.
     enum: tuple[str | int, ...] | None
     example: object  # the schema's example (what the sandbox sends for a field it has no data for)
+    # Its JSON Schema format (date-time, uuid...), an array's: its items'. The generated model
+    # converts some formatted values; numbers_async builds those through it (_compiled_build.py).
+    format: str | None
 '''
 
 
@@ -118,6 +131,8 @@ def parameter(param: dict[str, Any]) -> tuple[Any, ...]:
     if kind not in SCALARS:
         fail(f"parameter {name!r} has type {kind!r}: only {sorted(SCALARS)} are handled")
     enum = schema.get("enum")
+    if kind == "array" and enum is None:  # listed values of an array: its items'
+        enum = schema.get("items", {}).get("enum")
     return (
         name,
         str(PythonIdentifier(name, prefix=FIELD_PREFIX)),
@@ -136,8 +151,10 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
     items = None
     target = ref_name(schema)
     kind = "object" if target is not None else schema.get("type")
+    value_format = schema.get("format")
     if kind == "array":
         item_schema = schema.get("items", {})
+        value_format = item_schema.get("format")
         target = ref_name(item_schema)
         items = "object" if target is not None else item_schema.get("type")
         if items not in SCALARS | {"object"}:
@@ -145,6 +162,8 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
     elif kind not in SCALARS | {"object"}:
         fail(f"field {name!r} has type {kind!r}: give it one of {sorted(SCALARS)}, array, object")
     enum = schema.get("enum")
+    if kind == "array" and enum is None:  # listed values of an array: its items'
+        enum = schema.get("items", {}).get("enum")
     return (
         name,
         str(PythonIdentifier(name, prefix=FIELD_PREFIX)),
@@ -154,6 +173,7 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
         target,
         tuple(enum) if enum is not None else None,
         schema.get("example"),
+        value_format,
     )
 
 

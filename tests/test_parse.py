@@ -1,5 +1,6 @@
 """Reading a 200 body: the shape check follows the spec's schema field by field, its compiled
-fast path agrees with it, and nothing the generated parser raises escapes as a raw exception."""
+fast path (the one-pass builder) agrees with it and with the generated models, and nothing the
+generated parser raises escapes as a raw exception."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numbers_api.models import AvailableNumbersResponse
-from numbers_api.spec_facts import Field
+from numbers_api.spec_facts import SCHEMAS, Field
 
-from numbers_async._compiled_shape import IS_SHAPED, SUCCESS_SCHEMA
+from numbers_async import _compiled_build, _parse
+from numbers_async._compiled_build import BUILD, SUCCESS_SCHEMA, buildable, model_classes
 from numbers_async._parse import (
     InvalidBody,
     _tolerate,
@@ -105,11 +107,80 @@ def test_whatever_the_generated_parser_raises_becomes_invalid_body(
         raise raised
 
     monkeypatch.setattr(AvailableNumbersResponse, "from_dict", classmethod(refuse))
+    monkeypatch.setattr(_parse, "BUILD", None)  # as with a spec the builder does not cover
     with pytest.raises(InvalidBody, match=type(raised).__name__):
         parse_numbers(json.dumps(body(valid_number())).encode())
 
 
-# The fast path (_compiled_shape.py) against the slow one: bodies near the documented shape.
+def test_a_documented_page_is_built_without_from_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec's schemas pass values through, so pages are built in one pass: the generated
+    from_dict is not called, and the models equal those it builds."""
+    page = {"numbers": [valid_number(), {**valid_number(), "zz_unknown": [1]}]}
+    expected = AvailableNumbersResponse.from_dict(copy.deepcopy(page)).numbers
+
+    def refuse(cls: type, src: object) -> None:
+        raise AssertionError("from_dict called")
+
+    monkeypatch.setattr(AvailableNumbersResponse, "from_dict", classmethod(refuse))
+    numbers = parse_numbers(json.dumps(page).encode())
+    assert numbers == expected
+    assert numbers[1].additional_properties == {"zz_unknown": [1]}
+
+
+def test_a_page_off_the_shape_goes_the_slow_way_and_says_why() -> None:
+    page = {"numbers": [{**valid_number(), "locality": None}, valid_number()]}
+    assert BUILD is not None
+    assert BUILD(copy.deepcopy(page)) is None
+    numbers = parse_numbers(json.dumps(page).encode())  # the null read as absent
+    without = {key: value for key, value in valid_number().items() if key != "locality"}
+    assert (
+        numbers
+        == AvailableNumbersResponse.from_dict({"numbers": [without, valid_number()]}).numbers
+    )
+    with pytest.raises(InvalidBody, match="'phoneNumber' is missing"):
+        parse_numbers(json.dumps(body({"locality": "x"})).encode())
+
+
+def with_number_field(monkeypatch: pytest.MonkeyPatch, name: str, **changes: Any) -> None:
+    """The builder's view of the spec, with the number's field ``name`` changed."""
+    schema = "AvailableNumber"
+    fields = tuple(
+        field._replace(**changes) if field.name == name else field for field in SCHEMAS[schema]
+    )
+    monkeypatch.setattr(_compiled_build, "SCHEMAS", {**SCHEMAS, schema: fields})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"format": "date-time"},  # from_dict would parse it into a datetime
+        {"enum": ("local", "mobile")},  # an enum class
+        {"python_name": "renamed"},  # a field the model does not have
+    ],
+)
+def test_no_builder_where_from_dict_converts_or_the_model_differs(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any]
+) -> None:
+    classes = model_classes()
+    assert buildable(SUCCESS_SCHEMA, classes)
+    with_number_field(monkeypatch, "locality", **changes)
+    assert not buildable(SUCCESS_SCHEMA, classes)
+    assert _compiled_build._compile() is None
+
+
+def test_no_builder_without_a_model_class_for_each_schema() -> None:
+    classes = model_classes()
+    assert {name: cls.__name__ for name, cls in classes.items()} == {
+        "AvailableNumbersResponse": "AvailableNumbersResponse",
+        "AvailableNumber": "AvailableNumber",
+        "ErrorResponse": "ErrorResponse",
+        "ErrorDetail": "ErrorDetail",
+    }
+    del classes["AvailableNumber"]
+    assert not buildable(SUCCESS_SCHEMA, classes)
+
+
+# The builder (_compiled_build.py) against the slow way: bodies near the documented shape.
 json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
     json_leaves,
@@ -135,37 +206,45 @@ near_pages: st.SearchStrategy[Any] = st.builds(
 ) | st.sampled_from([None, [], {}, {"numbers": None}, {"numbers": {}}])
 
 
-VERDICTS: list[bool] = []
+BUILT: list[bool] = []
 
 
 @settings(max_examples=250, derandomize=True, database=None, deadline=None)
 @given(body=near_pages)
-def fast_check_against_slow_way(body: Any) -> None:
-    fast = IS_SHAPED[SUCCESS_SCHEMA](body)
-    VERDICTS.append(fast)
-    if fast:
-        tolerated = copy.deepcopy(body)
-        _tolerate(tolerated)
-        assert tolerated == body
-        assert shape_problem(body) is None
+def builder_against_slow_way(body: Any) -> None:
+    assert BUILD is not None
+    built = BUILD(body)
+    BUILT.append(built is not None)
+    tolerated = copy.deepcopy(body)
+    _tolerate(tolerated)
+    assert (built is not None) is (tolerated == body and shape_problem(body) is None)
+    if built is not None:
+        expected = AvailableNumbersResponse.from_dict(copy.deepcopy(body))
+        assert built == expected
+        assert [type(number) for number in built.numbers] == [
+            type(number) for number in expected.numbers
+        ]
 
 
-def test_the_fast_check_passes_only_what_the_slow_way_passes_unchanged() -> None:
-    """IS_SHAPED says yes only to a page the field table accepts and the null tolerance leaves
-    as it is (then skipping both changes nothing), and the pages tried get both answers often."""
-    VERDICTS.clear()
-    fast_check_against_slow_way()
-    assert VERDICTS.count(True) >= 25
-    assert VERDICTS.count(False) >= 25
+def test_the_builder_takes_what_the_slow_way_takes_unchanged_and_builds_the_same() -> None:
+    """On pages near the documented shape the builder builds exactly those the field table
+    accepts and the null tolerance leaves as they are (skipping both then changes nothing), its
+    models equal the generated from_dict's (additional_properties included), and the pages
+    tried get both answers often."""
+    BUILT.clear()
+    builder_against_slow_way()
+    assert BUILT.count(True) >= 25
+    assert BUILT.count(False) >= 25
 
 
 @settings(max_examples=200, derandomize=True, database=None, deadline=None)
 @given(numbers=st.lists(st.builds(valid_number), max_size=5), extra=json_values)
 def test_a_documented_page_takes_the_fast_path(numbers: list[dict[str, Any]], extra: Any) -> None:
-    """Pages of the documented shape, unknown non-null fields included, pass the fast check; an
+    """Pages of the documented shape, unknown non-null fields included, are built; an
     unknown null field sends the page the slow way, which drops it."""
+    assert BUILD is not None
     page = {"numbers": [{**number, "zz_unknown": extra} for number in numbers]}
-    assert IS_SHAPED[SUCCESS_SCHEMA](page) is (extra is not None or not numbers)
-    assert IS_SHAPED[SUCCESS_SCHEMA]({"numbers": numbers})
+    assert (BUILD(page) is not None) is (extra is not None or not numbers)
+    assert BUILD({"numbers": numbers}) is not None
     # beside the numbers, a null is kept on either path: no reason for the slow one
-    assert IS_SHAPED[SUCCESS_SCHEMA]({"numbers": numbers, "next": None, "zz_unknown": extra})
+    assert BUILD({"numbers": numbers, "next": None, "zz_unknown": extra}) is not None

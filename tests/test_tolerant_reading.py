@@ -85,13 +85,13 @@ async def test_a_page_longer_than_asked_is_cut_before_models_are_built(
     """limit=10 against a page of 1,000 numbers whose 11th is malformed: ten numbers, ten
     models built, and the malformed item beyond the cut was never looked at."""
     built: list[object] = []
-    from_dict = AvailableNumber.from_dict.__func__  # type: ignore[attr-defined]
+    init = AvailableNumber.__init__
 
-    def counting(cls: type[AvailableNumber], src: dict[str, Any]) -> AvailableNumber:
-        built.append(src)
-        return from_dict(cls, src)  # type: ignore[no-any-return]
+    def counting(number: AvailableNumber, *args: Any, **kwargs: Any) -> None:
+        built.append(number)
+        init(number, *args, **kwargs)
 
-    monkeypatch.setattr(AvailableNumber, "from_dict", classmethod(counting))
+    monkeypatch.setattr(AvailableNumber, "__init__", counting)
     numbers: list[Any] = [{"phoneNumber": f"+1415555{i:04}"} for i in range(1000)]
     numbers[10] = "not a number"
     client = make_client(page(*numbers))

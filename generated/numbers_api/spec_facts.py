@@ -30,9 +30,12 @@ class Field(NamedTuple):
     type: str  # string, integer, number, boolean, array or object
     items: str | None  # an array's item type
     schema: str | None  # the schema an object (or an array's objects) refers to
-    # Listed values; open: a response value not listed is kept, not refused.
+    # Listed values (an array's: its items'); open: a value not listed is kept, not refused.
     enum: tuple[str | int, ...] | None
     example: object  # the schema's example (what the sandbox sends for a field it has no data for)
+    # Its JSON Schema format (date-time, uuid...), an array's: its items'. The generated model
+    # converts some formatted values; numbers_async builds those through it (_compiled_build.py).
+    format: str | None
 
 
 OPERATION_ID: Final = "searchAvailableNumbers"
@@ -110,6 +113,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema="AvailableNumber",
             enum=None,
             example=None,
+            format=None,
         ),
     ),
     "AvailableNumber": (
@@ -122,6 +126,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="locality",
@@ -132,6 +137,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="administrativeArea",
@@ -142,6 +148,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="phoneNumberType",
@@ -152,6 +159,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="features",
@@ -162,6 +170,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
     ),
     "ErrorResponse": (
@@ -174,6 +183,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="error",
@@ -184,6 +194,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema="ErrorDetail",
             enum=None,
             example=None,
+            format=None,
         ),
     ),
     "ErrorDetail": (
@@ -196,6 +207,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="message",
@@ -206,6 +218,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="fix",
@@ -216,6 +229,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="provider",
@@ -226,6 +240,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
         Field(
             name="providerCode",
@@ -236,6 +251,7 @@ SCHEMAS: Final[dict[str, tuple[Field, ...]]] = {
             schema=None,
             enum=None,
             example=None,
+            format=None,
         ),
     ),
 }
