@@ -113,12 +113,14 @@ class DetachedAttempts:
     async def run(self, request: httpx.Request, send: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """``send()``'s result; a cancelled caller gets CancelledError at once while the attempt
         is cancelled as soon as its request is on its connection (see the module docstring)."""
-        timeouts = request.extensions.get("timeout", {})
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no connection was free within the pool timeout") from None
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(request.extensions.get("timeout", {}).get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("no connection was free within the pool timeout") from None
+        else:  # a free slot is taken without waiting: no timer to set and cancel
+            await self._slots.acquire()
         if not self._detach:
             try:
                 return await send()

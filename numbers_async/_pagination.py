@@ -170,12 +170,15 @@ class Deduplicator:
     def new_numbers(self, page: list[AvailableNumber]) -> tuple[list[AvailableNumber], int]:
         """The numbers of ``page`` not seen before (each once), now marked seen, and how many
         different numbers the page held."""
-        fresh: list[AvailableNumber] = []
         seen = self._seen
+        phones = [number.phone_number for number in page]
+        distinct = set(phones)
+        if len(distinct) == len(phones) and seen.isdisjoint(distinct):  # as a rule: set operations
+            seen |= distinct
+            return list(page), len(phones)
+        fresh: list[AvailableNumber] = []
         for number in page:
             if number.phone_number not in seen:
                 seen.add(number.phone_number)
                 fresh.append(number)
-        if len(fresh) == len(page):
-            return fresh, len(page)
-        return fresh, len({number.phone_number for number in page})
+        return fresh, len(distinct)

@@ -359,9 +359,13 @@ class Requester:
     ) -> tuple[list[AvailableNumber] | NumbersError, int | None]:
         """One attempt: its page or the error it maps to (returned, for the loop to decide),
         and the response's status (None without a response, _DEADLINE when it passed)."""
+        scope = None if deadline_at is None else asyncio.timeout_at(deadline_at)
         try:
-            async with asyncio.timeout_at(deadline_at) as scope:
+            if scope is None:  # no deadline: no timeout scope to enter and leave
                 response, undecodable = await self._send(built)
+            else:
+                async with scope:
+                    response, undecodable = await self._send(built)
         except BodyTooLarge as exc:
             status = exc.response.status_code
             if not exc.response.is_success:  # the status decides (a huge 502 page is retried)
@@ -377,7 +381,7 @@ class Requester:
         except UnicodeEncodeError as exc:  # the redirect request httpx builds for a 3xx
             raise _unencodable(exc, attempt) from exc
         except TimeoutError:
-            if not scope.expired():
+            if scope is None or not scope.expired():
                 raise
             return _past_deadline(search, attempt), _DEADLINE
         status = response.status_code

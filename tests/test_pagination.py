@@ -152,6 +152,14 @@ def test_deduplicator_keeps_first_occurrence_in_order_and_counts_distinct() -> N
     assert (phones(fresh), distinct) == (["+1", "+2"], 2)
     fresh, distinct = seen.new_numbers([b, c, c, b])
     assert (phones(fresh), distinct) == (["+3"], 2)
+    d, e = (AvailableNumber(phone_number=p) for p in ("+4", "+5"))
+    page = [e, d]
+    fresh, distinct = seen.new_numbers(page)  # all new: the set operations' way
+    assert (phones(fresh), distinct) == (["+5", "+4"], 2)
+    assert fresh is not page
+    fresh, distinct = seen.new_numbers([AvailableNumber(phone_number="+6"), d])  # d seen
+    assert (phones(fresh), distinct) == (["+6"], 2)
+    assert seen.new_numbers([a, b, c, d, e]) == ([], 5)
 
 
 SCENARIOS = [
