@@ -11,6 +11,7 @@ scheme says, checking it got a full page back.
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import importlib
 import json
@@ -298,6 +299,9 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
     lateness: list[float] = []
     async with searcher(job["variant"], job["base_url"], limit, CROWD_TIMEOUT_S) as search:
         await search()
+        if job.get("freeze"):  # as a service may once started: full collections skip this heap
+            gc.collect()
+            gc.freeze()
 
         async def run() -> None:
             stop = asyncio.Event()
@@ -310,6 +314,7 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
             await ticker  # its last tick covers the crowd's end
 
         result = await _timed(job, run)
+    gc.unfreeze()  # the next job of a --one-process run starts as it would alone
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if failures:  # what failed, for whoever reruns the job by hand
         kinds = Counter(type(failure).__name__ for failure in failures)

@@ -16,6 +16,7 @@ from benchmarks.results import (
     DASH,
     TIMES,
     W5_SETTINGS,
+    W6_FROZEN,
     W6_LIMIT,
     W6_STALL_MS,
     Results,
@@ -367,7 +368,11 @@ returning typed numbers: the stall asyncio, the imports and the results the call
 alone on this machine), makes one warm-up search, then starts every search at
 once (`asyncio.gather(..., return_exceptions=True)`); a failure is a search that raised. A
 ticker task sleeps 10 ms in a loop meanwhile: a stall is how late it woke beyond those 10 ms.
-Connections are those the server saw opened during the timed part.
+Connections are those the server saw opened during the timed part. The longest stalls are the
+garbage collector's full passes, which walk every object alive: the imports' (40,000-50,000),
+the caller's tasks and what each search holds. `{W6_FROZEN}` is `facade-httpx` in a process
+that called `gc.freeze()` after the warm-up, as the README suggests to services: those passes
+then skip the start-up heap.
 
 {table}
 """

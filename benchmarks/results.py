@@ -33,7 +33,10 @@ W3_RUNS: tuple[tuple[str, str, int | None], ...] = (
 # W6: each facade engine; raw aiohttp (a default ClientSession) and asyncio's floor (no client,
 # no I/O) as reference rows.
 W6_ENGINES = ("facade-httpx", "facade-httpx2", "facade-aiohttp")
-W6_VARIANTS = (*W6_ENGINES, "raw-aiohttp", "asyncio-floor")
+# The default engine in a service that froze its start-up heap (gc.freeze() after the warm-up):
+# a reference row, for the README's advice on the garbage collector's pauses.
+W6_FROZEN = "facade-httpx, start-up heap frozen"
+W6_VARIANTS = (*W6_ENGINES, W6_FROZEN, "raw-aiohttp", "asyncio-floor")
 W6_LIMIT = 5  # numbers each W6 search asks for
 W6_STALL_MS = 100.0  # issue 10: no event-loop stall longer than this; W6 counts the longer ones
 

@@ -24,6 +24,7 @@ from benchmarks import report
 from benchmarks.results import (
     W3_RUNS,
     W5_SETTINGS,
+    W6_FROZEN,
     W6_LIMIT,
     W6_STALL_MS,
     W6_VARIANTS,
@@ -214,7 +215,11 @@ def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, d
             "limit": W6_LIMIT,
             "stall_ms": W6_STALL_MS,
         }
-        jobs += [("W6", variant, {**common, **w6}) for variant in rotated(W6_VARIANTS, round_no)]
+        frozen = {"variant": "facade-httpx", "freeze": True}
+        jobs += [
+            ("W6", variant, {**common, **w6, **(frozen if variant == W6_FROZEN else {})})
+            for variant in rotated(W6_VARIANTS, round_no)
+        ]
     for workload, name, job in jobs:
         job.setdefault("variant", name)
         job["label"] = f"{workload} {name}"

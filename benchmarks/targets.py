@@ -13,6 +13,7 @@ from benchmarks.results import (
     W3_RUNS,
     W5_SETTINGS,
     W6_ENGINES,
+    W6_FROZEN,
     W6_STALL_MS,
     Results,
     cpu_us,
@@ -174,6 +175,17 @@ def w6_targets(r: Results) -> list[Target]:
         failures = r.values("W6", engine, lambda run: run["failures"])
         passed = bool(failures) and max(failures) == 0
         found.append(Target(name, "failures == 0", stat(failures), [], passed))
+    frozen = r.values("W6", W6_FROZEN, itemgetter("max_stall_ms"))
+    found.append(
+        _target(
+            f"W6 {W6_FROZEN} {crowd}",
+            "max loop stall, when the service calls gc.freeze() once started (reference: the "
+            "README's advice)",
+            f"{stat(frozen, ',.0f')} ms",
+            [value / W6_STALL_MS for value in frozen],
+            None,
+        )
+    )
     floor = r.values("W6", "asyncio-floor", itemgetter("max_stall_ms"))
     found.append(
         _target(
