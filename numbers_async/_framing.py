@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import h11
 import httpx
 
 
@@ -37,8 +36,9 @@ def discard_if_overrun(pool_stream: Any) -> None:
     Bytes arriving later make the idle connection readable, which httpcore already treats as
     closed; this catches those read with the response (h11's ``trailing_data``)."""
     connection = getattr(getattr(pool_stream, "_stream", None), "_connection", None)
-    state = getattr(connection, "_h11_state", None)  # HTTP/1.1 only: HTTP/2 frames its streams
-    if isinstance(state, h11.Connection) and state.trailing_data[0]:
+    state: Any = getattr(connection, "_h11_state", None)  # HTTP/1.1 only: HTTP/2 frames its streams
+    trailing = getattr(state, "trailing_data", None)  # an h11.Connection's (h11 not imported)
+    if trailing is not None and trailing[0]:
         state.send_failed()
 
 

@@ -26,7 +26,7 @@ import httpx
 import httpx2
 
 from ._framing import discard_if_overrun, unambiguous
-from ._network import AsyncioBackend
+from ._network import pool_on_asyncio
 from ._transports import NoCookieClient
 
 __all__ = ["CallerHttpx2Client", "Httpcore2Transport", "Httpx2Transport"]
@@ -79,13 +79,7 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
     """httpx's own transport, on httpcore2's connection pool (what ``transport="httpx2"`` owns)."""
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
-        self.pool = httpcore2.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(httpcore2),  # type: ignore[arg-type]
-        )
+        self.pool: httpcore2.AsyncConnectionPool = pool_on_asyncio(httpcore2, limits, ssl_context)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

@@ -314,6 +314,18 @@ def _socket_readable(fileno: int) -> bool:
     return bool(poller.poll(0))
 
 
+def pool_on_asyncio(engine: ModuleType, limits: Any, ssl_context: ssl.SSLContext) -> Any:
+    """A connection pool of ``engine`` (the httpcore or httpcore2 module) with httpx's
+    ``limits``, on this backend."""
+    return engine.AsyncConnectionPool(
+        ssl_context=ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=AsyncioBackend(engine),
+    )
+
+
 class AsyncioBackend:
     """httpcore's ``AsyncNetworkBackend`` on asyncio, raising ``errors``' exceptions."""
 

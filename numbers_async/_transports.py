@@ -1,8 +1,8 @@
 """The connection pool a client owns: plain httpx, or httpx over httpx2 or aiohttp (the fast
 engines), and a caller's own client of either httpx.
 
-httpx2 and aiohttp are imported only when selected, so ``import numbers_async`` stays as light
-as httpx.
+Each engine's modules are imported only when a client selects it (httpcore and h11 too: httpx
+imports them only for its own pools), so ``import numbers_async`` loads none of them.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import ssl
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
-import httpcore
 import httpx
 
-from ._framing import OverrunGuard, unambiguous
-from ._network import AsyncioBackend
 from ._shards import ONE_CONNECTION, ShardedTransport
 from .errors import InvalidRequestError
 
@@ -66,32 +63,14 @@ class NoCookieClient(httpx.AsyncClient):
         raise AttributeError("this client keeps no cookies")
 
 
-class FramedHTTPTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, refusing ambiguously framed responses and closing a connection
-    that carried bytes past a response (see _framing.py), on asyncio's transports (_network.py)."""
-
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
-        super().__init__(limits=limits, verify=ssl_context)
-        self._pool = httpcore.AsyncConnectionPool(  # httpx's, with another network backend
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(httpcore),  # type: ignore[arg-type]
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        response.stream = OverrunGuard(response.stream)
-        return await unambiguous(response, request)
-
-
 def owned_http_client(
     transport: object, timeout: httpx.Timeout, headers: httpx.Headers
 ) -> httpx.AsyncClient:
     """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
     engine: httpx.AsyncBaseTransport
     if transport == "httpx":
+        from ._httpx_pool import FramedHTTPTransport
+
         engine = ShardedTransport(
             lambda: FramedHTTPTransport(ONE_CONNECTION, shared_ssl_context()),
             POOL_SIZE,

@@ -19,9 +19,9 @@ import pytest
 import trustme
 
 from numbers_async._httpx2 import Httpcore2Transport
+from numbers_async._httpx_pool import FramedHTTPTransport
 from numbers_async._network import AsyncioBackend, AsyncioStream
 from numbers_async._shards import ONE_CONNECTION
-from numbers_async._transports import FramedHTTPTransport
 
 pytestmark = pytest.mark.timeout(20)
 

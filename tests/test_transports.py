@@ -3,6 +3,8 @@
 import asyncio
 import math
 import pickle
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -104,6 +106,35 @@ async def test_connections_are_closed_with_the_client(
         await asyncio.gather(*(client.search("US", limit=5) for _ in range(20)))
         assert server.open_connections > 0
     assert await until(lambda: server.open_connections == 0)
+
+
+ENGINE_MODULES = ("httpcore", "h11", "anyio", "httpcore2", "httpx2", "aiohttp")
+
+
+@pytest.mark.parametrize(
+    ("transport", "loaded"),
+    [
+        (None, []),  # import alone
+        ("httpx", ["httpcore", "h11", "anyio"]),
+        ("httpx2", ["h11", "anyio", "httpcore2", "httpx2"]),  # httpcore2 uses h11 and anyio
+        ("aiohttp", ["aiohttp"]),
+    ],
+)
+def test_an_engine_is_imported_only_when_a_client_selects_it(
+    transport: str | None, loaded: list[str]
+) -> None:
+    """``import numbers_async`` loads no engine's modules (httpx itself loads httpcore only for
+    its pools); a client loads its own engine's and not httpcore 1.x unless it is the engine."""
+    options = f"'k', base_url='http://127.0.0.1:9', transport={transport!r}"
+    make = "" if transport is None else f"numbers_async.NumbersClient({options})"
+    code = (
+        f"import sys, numbers_async; {make}\n"
+        f"print([m for m in {ENGINE_MODULES!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert result.stdout.strip() == str(loaded)
 
 
 def test_unknown_transport_is_refused() -> None:
