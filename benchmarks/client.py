@@ -313,8 +313,10 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
             stop.set()
             await ticker  # its last tick covers the crowd's end
 
-        result = await _timed(job, run)
-    gc.unfreeze()  # the next job of a --one-process run starts as it would alone
+        try:
+            result = await _timed(job, run)
+        finally:
+            gc.unfreeze()  # the next job of a --one-process run starts as it would alone
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if failures:  # what failed, for whoever reruns the job by hand
         kinds = Counter(type(failure).__name__ for failure in failures)

@@ -85,13 +85,23 @@ def buildable(schema: str, classes: dict[str, type], seen: frozenset[str] = froz
         return False
     if any(a.kw_only for a in init) or not hasattr(cls, "from_dict"):
         return False
-    if "additional_properties" not in attrs.fields_dict(cls):
-        return False
+    extra = attrs.fields_dict(cls).get("additional_properties")
+    if extra is None or extra.type not in ("dict[str, Any]", dict[str, Any]):
+        return False  # typed additionalProperties: from_dict converts each value
     inner = seen | {schema}
     return all(
         _plain(field) and (field.schema is None or buildable(field.schema, classes, inner))
         for field in fields
     )
+
+
+def _reachable(schema: str) -> set[str]:
+    """``schema`` and the schemas its fields refer to, at any depth."""
+    found = {schema}
+    for field in SCHEMAS[schema]:
+        if field.schema is not None and field.schema not in found:
+            found |= _reachable(field.schema)
+    return found
 
 
 def _build_name(schema: str) -> str:
@@ -129,10 +139,10 @@ def _source(schema: str, classes: dict[str, type]) -> str:
                 f"{body}    built.append(item)",
                 f"{body}{name} = built",
             ]
-        elif field.type == "array":
+        elif field.items is not None:  # an array of strings, integers or booleans
             lines += [
                 f"{body}for item in {name}:",
-                f"{body}    if {_type_test('item', field.items or '')}:",
+                f"{body}    if {_type_test('item', field.items)}:",
                 f"{body}        return None",
             ]
         elif field.schema is not None:
@@ -165,7 +175,7 @@ def _compile() -> Callable[[Any], Any] | None:
     namespace.update({f"_TYPES_{name}": types for name, types in JSON_TYPES.items()})
     sources = []
     for index, schema in enumerate(SCHEMAS):
-        if schema in classes and buildable(schema, classes):
+        if schema in _reachable(SUCCESS_SCHEMA):
             namespace[f"_CLASS_{index}"] = classes[schema]
             namespace[f"_DECLARED_{index}"] = frozenset(field.name for field in SCHEMAS[schema])
             sources.append(_source(schema, classes))
@@ -174,5 +184,5 @@ def _compile() -> Callable[[Any], Any] | None:
     return builder
 
 
-# The success body's model from a decoded body, or None (then: the check and from_dict).
+# The success body's model from a decoded body, or None (then: the slow way and from_dict).
 BUILD = _compile()

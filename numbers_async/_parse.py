@@ -15,6 +15,7 @@ generated models convert) is walked here, to say why or drop its nulls, and buil
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from numbers_api.models import AvailableNumber, AvailableNumbersResponse
@@ -109,18 +110,21 @@ def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNum
     except (ValueError, RecursionError) as exc:
         raise InvalidBody(f"not JSON ({type(exc).__name__})") from None
     _cut(body, asked)
+    if BUILD is not None:
+        page = _generated(BUILD, body)  # one pass: checked and built (None: not exactly the shape)
+        if page is not None:
+            return page.numbers  # type: ignore[no-any-return]
+    _tolerate(body)  # the slow way: say why, or read nulls as absent
+    problem = shape_problem(body)
+    if problem is not None:
+        raise InvalidBody(problem)
+    return _generated(AvailableNumbersResponse.from_dict, body).numbers  # type: ignore[no-any-return]
+
+
+def _generated(build: Callable[[Any], Any], body: Any) -> Any:
+    """``build(body)``, whatever the generated models raise as InvalidBody."""
     try:
-        if BUILD is not None:
-            page = BUILD(body)  # one pass: checked and built (None: not exactly the shape)
-            if page is not None:
-                return page.numbers  # type: ignore[no-any-return]
-        _tolerate(body)  # the slow way: say why, or read nulls as absent
-        problem = shape_problem(body)
-        if problem is not None:
-            raise InvalidBody(problem)
-        return AvailableNumbersResponse.from_dict(body).numbers
-    except InvalidBody:
-        raise
+        return build(body)
     except Exception as exc:  # the generated parser's own checks (a closed enum, a format...)
         raise InvalidBody(f"the generated parser refused it: {type(exc).__name__}: {exc}") from None
 

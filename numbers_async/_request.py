@@ -41,6 +41,16 @@ _URL_CACHE_SIZE = 1024
 RUNNING_PER_CONNECTION = 4
 
 
+class _Home:
+    """The event loop a client and the clients derived from it belong to: the first any of
+    them searched on (derived before that search, they must still follow it)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+
 class Requester:
     """Sends page requests for one client: shared by all its searches, safe under concurrency.
 
@@ -53,8 +63,8 @@ class Requester:
         "_admission",
         "_detached",
         "_gate",
+        "_home",
         "_interrupted",
-        "_loop",
         "_running",
         "_urls",
         "attempt_limit",
@@ -98,7 +108,7 @@ class Requester:
         self.requests_sent = 0
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
         self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop its pool belongs to
+        self._home = _Home()  # the loop its pool belongs to, shared with its derived ones
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
         # Attempts queue in front of httpcore's pools, and on httpcore 1.x's run detached from
         # their caller (see _cancel.py).
@@ -127,7 +137,7 @@ class Requester:
         derived._gate = self._gate
         derived._admission = self._admission
         derived.running_limit = self.running_limit
-        derived._loop = self._loop
+        derived._home = self._home  # one pool, one loop: whichever searches first binds all
         self.family.add(derived)
         return derived
 
@@ -221,9 +231,10 @@ class Requester:
     def _check_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Refuse a second event loop: pooled connections belong to the loop that opened them,
         and every engine fails differently on another (aiohttp under uvloop aborts)."""
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
+        home = self._home
+        if home.loop is None:
+            home.loop = loop
+        elif loop is not home.loop:
             raise ClientClosedError(
                 "this NumbersClient belongs to the event loop it first searched on; create one "
                 "client per event loop (each asyncio.run() starts a new one)"

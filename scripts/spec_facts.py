@@ -77,7 +77,7 @@ class Field(NamedTuple):
     type: str  # string, integer, number, boolean, array or object
     items: str | None  # an array's item type
     schema: str | None  # the schema an object (or an array's objects) refers to
-    # Listed values (an array's: its items'); open: a value not listed is kept, not refused.
+    # Listed values (enum, or a const; an array's: its items'); open: a value not listed is kept.
     enum: tuple[str | int, ...] | None
     example: object  # the schema's example (what the sandbox sends for a field it has no data for)
     # Its JSON Schema format (date-time, uuid...), an array's: its items'. The generated model
@@ -131,8 +131,6 @@ def parameter(param: dict[str, Any]) -> tuple[Any, ...]:
     if kind not in SCALARS:
         fail(f"parameter {name!r} has type {kind!r}: only {sorted(SCALARS)} are handled")
     enum = schema.get("enum")
-    if kind == "array" and enum is None:  # listed values of an array: its items'
-        enum = schema.get("items", {}).get("enum")
     return (
         name,
         str(PythonIdentifier(name, prefix=FIELD_PREFIX)),
@@ -161,9 +159,7 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
             fail(f"field {name!r}: array items of type {items!r} are not handled")
     elif kind not in SCALARS | {"object"}:
         fail(f"field {name!r} has type {kind!r}: give it one of {sorted(SCALARS)}, array, object")
-    enum = schema.get("enum")
-    if kind == "array" and enum is None:  # listed values of an array: its items'
-        enum = schema.get("items", {}).get("enum")
+    enum = listed(schema.get("items", {}) if kind == "array" else schema)
     return (
         name,
         str(PythonIdentifier(name, prefix=FIELD_PREFIX)),
@@ -171,10 +167,19 @@ def field(name: str, schema: dict[str, Any], required: bool) -> tuple[Any, ...]:
         kind,
         items,
         target,
-        tuple(enum) if enum is not None else None,
+        enum,
         schema.get("example"),
         value_format,
     )
+
+
+def listed(schema: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The values ``schema`` lists: its ``enum``, or its ``const`` as the one value; or None."""
+    if "enum" in schema:
+        return tuple(schema["enum"])
+    if "const" in schema:
+        return (schema["const"],)
+    return None
 
 
 def security(spec: dict[str, Any]) -> tuple[str, str, str | None]:

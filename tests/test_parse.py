@@ -8,6 +8,7 @@ import copy
 import json
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -166,6 +167,21 @@ def test_no_builder_where_from_dict_converts_or_the_model_differs(
     with_number_field(monkeypatch, "locality", **changes)
     assert not buildable(SUCCESS_SCHEMA, classes)
     assert _compiled_build._compile() is None
+
+
+def test_no_builder_where_additional_properties_are_typed() -> None:
+    """A schema with typed additionalProperties: from_dict converts each extra value."""
+    classes = model_classes()
+    fields = {a.name: attrs.field() for a in attrs.fields(classes["AvailableNumber"]) if a.init}
+    typed = attrs.make_class(
+        "AvailableNumber",
+        {
+            **fields,
+            "additional_properties": attrs.field(init=False, factory=dict, type=dict[str, int]),
+        },
+    )
+    typed.from_dict = classes["AvailableNumber"].from_dict  # type: ignore[attr-defined]
+    assert not buildable(SUCCESS_SCHEMA, {**classes, "AvailableNumber": typed})
 
 
 def test_no_builder_without_a_model_class_for_each_schema() -> None:

@@ -102,6 +102,7 @@ import asyncio, json, traceback, httpx, numbers_api
 from numbers_api import spec_facts
 from numbers_async import NumbersClient, ResponseValidationError, AuthenticationError
 from numbers_async.sandbox import create_app, sandbox_client
+from numbers_async._compiled_build import BUILD
 
 KEY = "sk_live_masked_9f8e7d"
 BODIES = {
@@ -125,7 +126,7 @@ def shown(error):
     return "".join(text)
 
 async def main():
-    out = {"auth_header": spec_facts.AUTH_HEADER}
+    out = {"auth_header": spec_facts.AUTH_HEADER, "one_pass_builder": BUILD is not None}
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     async with NumbersClient(KEY, base_url="http://numbers.test", http_client=http) as client:
         (number,) = await client.search("US", limit=1, extra_query={"case": "new-enum-value"})
@@ -184,6 +185,7 @@ def test_enum_required_field_and_api_key_header_follow_a_regenerated_spec(tmp_pa
     seen = json.loads(result.stdout)
     assert seen["auth_header"] == "X-API-Key"  # the regenerated facts ran
     assert seen["type"] == ["AvailableNumberPhoneNumberType", "satellite"]  # open enum
+    assert seen["one_pass_builder"] is False  # the enum is converted: pages go via from_dict
     assert "'locality' is missing" in seen["no_locality"]
     (headers,) = seen["headers"]
     assert headers["x-api-key"] == "sk_live_masked_9f8e7d"

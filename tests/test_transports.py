@@ -6,7 +6,8 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import httpx2
@@ -222,23 +223,32 @@ async def test_timeouts_bound_a_stalled_read_on_every_engine(
                 await client.search("US")
 
 
-def test_a_second_event_loop_gets_a_clear_error(transport: str) -> None:
-    """A client searched from a second event loop: ClientClosedError naming the cause, no crash,
-    and the client still works (and closes) on the loop it belongs to."""
+@contextmanager
+def server_in_a_thread() -> Iterator[LoopbackServer]:
+    """A loopback server on a thread's loop, so the test may run (and close) loops of its own."""
     server = LoopbackServer()
     with asyncio.Runner() as server_runner:
         serving = serve_in_thread(server)
         server_runner.run(serving.__aenter__())
         try:
-            with asyncio.Runner() as first_loop:
-                client = client_for(server, transport)
-                first_loop.run(client.search("US", limit=5))
-                with pytest.raises(ClientClosedError, match="event loop"):
-                    asyncio.run(client.search("US", limit=5))
-                again = first_loop.run(client.search("US", limit=5))
-                first_loop.run(client.aclose())
+            yield server
         finally:
             server_runner.run(serving.__aexit__(None, None, None))
+
+
+@pytest.mark.parametrize("derived", [False, True], ids=["client", "derived-before-any-search"])
+def test_a_second_event_loop_gets_a_clear_error(transport: str, derived: bool) -> None:
+    """A client searched from a second event loop: ClientClosedError naming the cause, no crash,
+    and the client still works (and closes) on the loop it belongs to. A client with_options()
+    derived before any search belongs to the loop its family first searched on (one pool)."""
+    with server_in_a_thread() as server, asyncio.Runner() as first_loop:
+        client = client_for(server, transport)
+        other = client.with_options(max_retries=0) if derived else client
+        first_loop.run(client.search("US", limit=5))
+        with pytest.raises(ClientClosedError, match="event loop"):
+            asyncio.run(other.search("US", limit=5))
+        again = first_loop.run(other.search("US", limit=5))
+        first_loop.run(client.aclose())
     assert len(again) == 5
     assert server.requests == 2
 

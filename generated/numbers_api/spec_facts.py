@@ -30,7 +30,7 @@ class Field(NamedTuple):
     type: str  # string, integer, number, boolean, array or object
     items: str | None  # an array's item type
     schema: str | None  # the schema an object (or an array's objects) refers to
-    # Listed values (an array's: its items'); open: a value not listed is kept, not refused.
+    # Listed values (enum, or a const; an array's: its items'); open: a value not listed is kept.
     enum: tuple[str | int, ...] | None
     example: object  # the schema's example (what the sandbox sends for a field it has no data for)
     # Its JSON Schema format (date-time, uuid...), an array's: its items'. The generated model
