@@ -9,8 +9,9 @@ same ``additional_properties``. Reading a 50-number page: 1.44 -> 1.01 M instruc
 search on httpx2: 3.30 -> 2.87 M (callgrind, ``python -m benchmarks.instructions``).
 
 Only where ``from_dict`` passes values through unchanged: strings, integers, booleans, lists
-of those, and objects and lists of objects of schemas that qualify too, with no format or enum
-(the generator converts those) and a model whose fields are the spec's. Otherwise ``BUILD`` is
+of those, and objects and lists of objects of schemas that qualify too, with no format, enum
+or const and no typed additionalProperties (the generator converts or checks some of those) and
+a model whose fields are the spec's. Otherwise ``BUILD`` is
 None and every page goes the slow way (``_parse.py``: the field table, then ``from_dict``). A
 builder answers None for anything off the documented shape (a null in a number included): that
 page goes the slow way, which says why or reads the nulls as absent. tests/test_parse.py checks
@@ -95,12 +96,12 @@ def buildable(schema: str, classes: dict[str, type], seen: frozenset[str] = froz
     )
 
 
-def _reachable(schema: str) -> set[str]:
+def _reachable(schema: str, found: frozenset[str] = frozenset()) -> frozenset[str]:
     """``schema`` and the schemas its fields refer to, at any depth."""
-    found = {schema}
+    found |= {schema}
     for field in SCHEMAS[schema]:
         if field.schema is not None and field.schema not in found:
-            found |= _reachable(field.schema)
+            found = _reachable(field.schema, found)
     return found
 
 
