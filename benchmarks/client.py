@@ -290,13 +290,32 @@ async def _ticker(lateness: list[float], stop: asyncio.Event) -> None:
         lateness.append(time.perf_counter() - start - TICK_S)
 
 
+class _FullCollections:
+    """Times CPython's full (generation 2) collections while installed in ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.durations.append(time.perf_counter() - self._started)
+
+
 async def crowd(job: dict[str, Any]) -> dict[str, float]:
     """W6: one warm-up search, then ``n`` searches of ``limit`` numbers on one client, all started
     at once, while a ticker task records how late the event loop let it run (stalls over
-    ``stall_ms`` are counted)."""
+    ``stall_ms`` are counted). The ticker's first wake-up covers the start (creating the ``n``
+    tasks and running their first steps, the caller's ``gather`` as much as the client); the
+    longest full garbage collection is timed apart."""
     n, limit = job["n"], job["limit"]
     outcomes: list[object] = []
     lateness: list[float] = []
+    collections = _FullCollections()
     async with searcher(job["variant"], job["base_url"], limit, CROWD_TIMEOUT_S) as search:
         await search()
         if job.get("freeze"):  # as a service may once started: full collections skip this heap
@@ -313,9 +332,11 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
             stop.set()
             await ticker  # its last tick covers the crowd's end
 
+        gc.callbacks.append(collections)
         try:
             result = await _timed(job, run)
         finally:
+            gc.callbacks.remove(collections)
             gc.unfreeze()  # the next job of a --one-process run starts as it would alone
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if failures:  # what failed, for whoever reruns the job by hand
@@ -326,6 +347,9 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
         "n": n,
         "failures": len(failures),
         "max_stall_ms": max(lateness, default=0.0) * 1000,
+        "start_stall_ms": lateness[0] * 1000 if lateness else 0.0,
+        "later_stall_ms": max(lateness[1:], default=0.0) * 1000,
+        "max_full_gc_ms": max(collections.durations, default=0.0) * 1000,
         "long_stalls": sum(late * 1000 > job["stall_ms"] for late in lateness),
     }
 

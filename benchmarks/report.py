@@ -339,6 +339,9 @@ def w6_section(results: Results) -> str:
         column("wall_s", ".2f"),
         column("failures"),
         column("max_stall_ms"),
+        column("start_stall_ms"),
+        column("later_stall_ms"),
+        column("max_full_gc_ms"),
         column("long_stalls"),
         column("server_connections"),
         column("cpu_s", ".2f"),
@@ -351,6 +354,9 @@ def w6_section(results: Results) -> str:
             "wall, s",
             "failures",
             "longest loop stall, ms",
+            "at the start, ms",
+            "longest after it, ms",
+            "longest full GC, ms",
             f"stalls over {W6_STALL_MS:.0f} ms",
             "connections opened",
             "client CPU, s",
@@ -368,11 +374,16 @@ returning typed numbers: the stall asyncio, the imports and the results the call
 alone on this machine), makes one warm-up search, then starts every search at
 once (`asyncio.gather(..., return_exceptions=True)`); a failure is a search that raised. A
 ticker task sleeps 10 ms in a loop meanwhile: a stall is how late it woke beyond those 10 ms.
-Connections are those the server saw opened during the timed part. The longest stalls are the
-garbage collector's full passes, which walk every object alive: the imports' (40,000-50,000),
-the caller's tasks and what each search holds. `{W6_FROZEN}` is `facade-httpx` in a process
-that called `gc.freeze()` after the warm-up, as the README suggests to services: those passes
-then skip the start-up heap.
+Its first wake-up comes after the start: `gather` creating every task (and the full garbage
+collection those allocations set off) and then every search's first step, which only queues it
+for its turn: `at the start` is that stall, `longest after it` the longest of the others. The
+longest full (generation 2) collection is timed apart (`gc.callbacks`): those passes walk every
+object alive (the start-up heap's 33,000-45,000, the caller's tasks and results, what each
+search holds), and the stalls after the start are such a pass and the rest of the iteration it
+falls in.
+Connections are those the server saw opened during the timed part. `{W6_FROZEN}` is
+`facade-httpx` in a process that called `gc.freeze()` after the warm-up, as the README suggests
+to services: the passes then skip the start-up heap.
 
 {table}
 """
