@@ -35,7 +35,7 @@ class Admission:
     def ask(self, expires_at: float | None = None) -> asyncio.Future[None] | None:
         """None with a turn taken, else a future that gives one when done: await it, and on
         cancellation call ``abandon``. It fails with TimeoutError at loop time ``expires_at``."""
-        if self._free:
+        if self._free > 0:
             self._free -= 1
             return None
         loop = asyncio.get_running_loop()
@@ -50,8 +50,16 @@ class Admission:
         if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
             self.leave()
 
+    def reenter(self) -> None:
+        """Take a turn back at once, past the limit if none is free (``Turn``): the turns
+        given back after that pay the excess off before anyone waiting gets one."""
+        self._free -= 1
+
     def leave(self) -> None:
         """Give a turn back: to the longest waiting search still waiting, if any."""
+        if self._free < 0:  # more run than the limit (reenter): one fewer now
+            self._free += 1
+            return
         waiting = self._waiting
         while waiting:
             waiter = waiting.popleft()
@@ -92,3 +100,39 @@ class Admission:
             if not waiter.done():
                 waiter.set_exception(TimeoutError())
         self._arm(loop)
+
+
+class Turn:
+    """A running search's turn, given back while every page fetch of the search waits to retry
+    (a search asleep for seconds must not keep waiting searches from the pool's connections)
+    and taken back without waiting, past the limit if need be, when one wakes or starts: a
+    retrying search is never failed for want of a turn, and the limit can stay near the pool's
+    connections (``_request.RUNNING_PER_CONNECTION``)."""
+
+    __slots__ = ("_admission", "_busy", "held")
+
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
+        self.held = True  # given by Admission.ask
+        self._busy = 0  # page fetches running, not asleep before a retry
+
+    def enter(self) -> None:
+        """A page fetch starts or wakes to retry: it runs on the search's turn."""
+        self._busy += 1
+        if not self.held:
+            self.held = True
+            self._admission.reenter()
+
+    def exit(self, *, to_retry: bool = False) -> None:
+        """A page fetch ends, or (``to_retry``) sleeps before its retry: the last to sleep
+        gives the turn back."""
+        self._busy -= 1
+        if to_retry and self._busy == 0 and self.held:
+            self.held = False
+            self._admission.leave()
+
+    def end(self) -> None:
+        """The search ended: its turn goes back, if it holds one."""
+        if self.held:
+            self.held = False
+            self._admission.leave()

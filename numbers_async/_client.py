@@ -259,11 +259,13 @@ class NumbersClient:
         """
         requester = self._requester
         asked = await requester.admit(self._deadline)
+        turn = requester.turn()
         try:
             pager = self._pager(
                 country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
             )
             pager.search._start_clock(asked)
+            pager.search._turn = turn
             numbers = SearchResult()
             try:
                 async with aclosing(pager.pages()) as pages:
@@ -274,7 +276,7 @@ class NumbersClient:
                 raise
             return numbers._finish(pager)
         finally:
-            requester.leave()
+            turn.end()
 
     def iter_search(
         self,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._admission import Admission
+from ._admission import Admission, Turn
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
@@ -35,10 +35,13 @@ if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
 
 _URL_CACHE_SIZE = 1024
-# Searches running at once per connection of the pool: enough to keep every connection busy
-# (a search waits for its page, then parses it) at any page_concurrency, few enough to keep
-# the heap small (see ``Requester.admit``).
-RUNNING_PER_CONNECTION = 4
+# Searches running at once per connection of the pool. One keeps every connection busy: a search
+# asleep before a retry gives its turn back (_admission.Turn), and a search runs its pages on as
+# many connections as its page_concurrency. Each search running beyond the connections waits in
+# the pool holding its request and the engine's state (~58 objects): with 4 per connection, W6's
+# 300 such made each full garbage collection 10-20 ms longer (passes of 80-120 -> 65-90 ms; the
+# crowd's wall no longer, 5,000 searches against a 100 ms server). See ``Requester.admit``.
+RUNNING_PER_CONNECTION = 1
 
 
 class _Home:
@@ -143,7 +146,8 @@ class Requester:
 
     async def admit(self, deadline: float | None) -> float:
         """Wait for a search's turn to run, and return the loop time it asked (its
-        ``deadline``'s clock starts there); ``leave()`` when it ends. Searches start in slices
+        ``deadline``'s clock starts there); the search then runs on ``turn()``, which it ends
+        when it ends. Searches start in slices
         (_gate.py), and at most ``running_limit`` run at once: one waiting holds a task and a
         future, one running its pages, requests and the engine's state (50-120 objects), and
         5,000 searches at once all running made each full garbage collection walk 230,000-
@@ -180,9 +184,9 @@ class Requester:
             self._done(task)
         return asked
 
-    def leave(self) -> None:
-        """A search admitted by ``admit()`` ended."""
-        self._admission.leave()
+    def turn(self) -> Turn:
+        """The turn of a search ``admit()`` let run; ``Turn.end()`` when the search ends."""
+        return Turn(self._admission)
 
     def _no_turn(self, deadline: float | None, *, by_deadline: bool) -> APITimeoutError:
         """The error of a search that waited for its turn past its deadline or the pool
@@ -246,6 +250,9 @@ class Requester:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
         within ``search``'s deadline."""
         task = self._interruptible(asyncio.get_running_loop())
+        turn = None if search is None else search._turn
+        if turn is not None:
+            turn.enter()
         try:
             waiter = self._gate.ask()
             if waiter is not None:
@@ -255,6 +262,8 @@ class Requester:
             self._raise_if_closed(task)
             raise
         finally:
+            if turn is not None:
+                turn.exit()
             self._done(task)
 
     def _interruptible(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any]:
@@ -345,7 +354,20 @@ class Requester:
                 )
                 for scheduled in hooks.retry_scheduled:
                     scheduled(retry)
-            await policy.sleep(decision.delay)
+            await self._wait_to_retry(decision.delay, search)
+
+    async def _wait_to_retry(self, delay: float, search: SearchInfo | None) -> None:
+        """The retry policy's sleep, during which the search's turn may go to a waiting search
+        (``Turn``)."""
+        turn = None if search is None else search._turn
+        if turn is None:
+            await self.policy.sleep(delay)
+            return
+        turn.exit(to_retry=True)
+        try:
+            await self.policy.sleep(delay)
+        finally:
+            turn.enter()
 
     def _build(self, request: dict[str, Any], url: httpx.URL, sent: int) -> httpx.Request:
         """The next attempt's request; ClientClosedError once the client is closed."""

@@ -23,6 +23,7 @@ import attrs
 if TYPE_CHECKING:
     import httpx
 
+    from ._admission import Turn
     from .errors import NumbersError
 
 __all__ = ["AttemptInfo", "Hooks", "RetryInfo", "SearchInfo"]
@@ -58,6 +59,9 @@ class SearchInfo:
     # The event-loop time the search must end by, fixed when search() asks for its turn or
     # else when its first request starts.
     _deadline_at: float | None = attrs.field(default=None, init=False, repr=False)
+    # search()'s turn to run, which its page fetches give back while they wait to retry
+    # (iter_search() takes none).
+    _turn: Turn | None = attrs.field(default=None, init=False, repr=False)
 
     def _start_clock(self, at: float) -> None:
         """The deadline counts from loop time ``at``."""

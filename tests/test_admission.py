@@ -16,6 +16,7 @@ from numbers_async import (
     ClientClosedError,
     InvalidRequestError,
     NumbersClient,
+    RetryPolicy,
     SearchResult,
     Timeouts,
     _request,
@@ -115,7 +116,7 @@ async def test_a_turn_given_to_a_search_cancelled_before_it_resumed_passes_on(
     client = make_client(held)
     tasks = await start_searches(client, 5)  # 3 running, 2 waiting
     assert held.requests == 3
-    client._requester.leave()  # a turn for tasks[3]...
+    client._requester._admission.leave()  # a turn for tasks[3]...
     tasks[3].cancel()  # ...which is cancelled before it resumes
     await settle()
     assert tasks[3].cancelled()
@@ -215,3 +216,73 @@ async def test_a_deadline_shorter_than_the_pool_timeout_bounds_the_wait_for_a_tu
     assert held.requests == 3
     held.release.set()
     await asyncio.wait_for(asyncio.gather(*running), 5)
+
+
+class FailsFirst(Held):
+    """A 502 to the first request; later ones answer at once, or once ``release`` is set
+    while ``holding``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = False
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.requests == 1:
+            return httpx.Response(502)
+        if self.holding:
+            await self.release.wait()
+        return httpx.Response(200, json=numbers_body(["+14155550100"]))
+
+
+async def test_a_search_waiting_to_retry_lets_a_waiting_search_run(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one search running at a time, a search asleep before its retry gives its turn to the
+    next, takes one back when it wakes, and the limit holds again afterwards."""
+    monkeypatch.setattr(_request, "POOL_SIZE", 1)
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 1)
+    wake = asyncio.Event()
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        await wake.wait()
+
+    server = FailsFirst()
+    client = make_client(server, retry_policy=RetryPolicy(sleep=sleep))
+    first = asyncio.create_task(client.search("US", limit=1))
+    await settle()
+    assert (server.requests, len(delays)) == (1, 1)  # first got its 502 and sleeps
+    assert len(await asyncio.wait_for(client.search("US", limit=1), 2)) == 1
+    wake.set()
+    assert len(await asyncio.wait_for(first, 2)) == 1
+    server.holding = True
+    tasks = await start_searches(client, 3)
+    assert server.requests == 3 + 1  # one runs at a time again
+    server.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert server.requests == 3 + 3
+
+
+async def test_a_search_cancelled_while_waiting_to_retry_loses_no_turn(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_request, "POOL_SIZE", 1)
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 2)
+
+    async def sleep(delay: float) -> None:
+        await asyncio.Event().wait()
+
+    server = FailsFirst()
+    client = make_client(server, retry_policy=RetryPolicy(sleep=sleep))
+    asleep = asyncio.create_task(client.search("US", limit=1))
+    await settle()
+    asleep.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asleep
+    server.holding = True
+    tasks = await start_searches(client, 3)
+    assert server.requests == 1 + 2  # two at a time, as before
+    server.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)

@@ -1,12 +1,13 @@
-"""``Admission`` (_admission.py) on its own: turns in arrival order, time limits served by one
-timer, and no turn lost to a waiter that was cancelled or timed out."""
+"""``Admission`` and ``Turn`` (_admission.py) on their own: turns in arrival order, time limits
+served by one timer, no turn lost to a waiter that was cancelled or timed out, and a search's
+turn given back while it waits to retry."""
 
 import asyncio
 from typing import Any
 
 import pytest
 
-from numbers_async._admission import Admission
+from numbers_async._admission import Admission, Turn
 
 
 async def enter(admission: Admission, expires_at: float | None = None) -> None:
@@ -154,3 +155,48 @@ async def test_a_waiter_cancelled_after_timing_out_takes_no_turn_back() -> None:
     assert not third.done()  # still one turn, still held
     admission.leave()
     await asyncio.wait_for(third, 1)
+
+
+async def test_a_turn_taken_back_past_the_limit_is_paid_off_before_anyone_waiting_runs() -> None:
+    """reenter() takes a turn with none free; the next turn given back pays that off, so the
+    limit holds again before a waiter runs."""
+    admission = await held()
+    admission.reenter()  # two run with a limit of one
+    waiter = await taken(admission)
+    admission.leave()
+    await settle()
+    assert not waiter.done()  # one still runs: the limit
+    admission.leave()
+    await asyncio.wait_for(waiter, 1)
+
+
+async def test_a_search_gives_its_turn_back_only_once_all_its_fetches_wait_to_retry() -> None:
+    admission = await held()
+    turn = Turn(admission)
+    turn.enter()
+    turn.enter()  # two page fetches running
+    waiter = await taken(admission)
+    turn.exit(to_retry=True)  # one sleeps, the other still runs on the turn
+    turn.exit()  # a fetch that ended (its page read) gives nothing back either
+    await settle()
+    assert not waiter.done()
+    turn.enter()
+    turn.exit(to_retry=True)  # now every fetch of the search sleeps
+    await asyncio.wait_for(waiter, 1)
+    assert not turn.held
+    turn.enter()  # one wakes: it runs at once, past the limit
+    assert turn.held
+    late = await taken(admission)
+    admission.leave()  # the waiter's search ends: that pays the excess off
+    await settle()
+    assert not late.done()
+    turn.exit()
+    turn.end()  # the search ends
+    assert not turn.held
+    await asyncio.wait_for(late, 1)
+    turn.end()  # ending twice gives nothing more back
+    last = await taken(admission)
+    await settle()
+    assert not last.done()
+    admission.leave()
+    await asyncio.wait_for(last, 1)
