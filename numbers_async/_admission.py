@@ -103,36 +103,54 @@ class Admission:
 
 
 class Turn:
-    """A running search's turn, given back while every page fetch of the search waits to retry
-    (a search asleep for seconds must not keep waiting searches from the pool's connections)
-    and taken back without waiting, past the limit if need be, when one wakes or starts: a
-    retrying search is never failed for want of a turn, and the limit can stay near the pool's
-    connections (``_request.RUNNING_PER_CONNECTION``)."""
+    """A running search's turn, given back while nothing of the search runs but page fetches
+    asleep before a retry (a search waiting seconds to retry must not keep waiting searches
+    from the pool's connections), and taken back without waiting, past the limit if need be,
+    when one wakes or a new one starts: a retrying search is never failed for want of a turn,
+    and the limit can stay at the pool's connections (``_request.RUNNING_PER_CONNECTION``)."""
 
-    __slots__ = ("_admission", "_busy", "held")
+    __slots__ = ("_admission", "_asleep", "_busy", "held")
 
     def __init__(self, admission: Admission) -> None:
         self._admission = admission
         self.held = True  # given by Admission.ask
-        self._busy = 0  # page fetches running, not asleep before a retry
+        self._busy = 0  # page fetches running
+        self._asleep = 0  # page fetches waiting to retry
 
-    def enter(self) -> None:
-        """A page fetch starts or wakes to retry: it runs on the search's turn."""
+    def start(self) -> None:
+        """A page fetch starts: it runs on the search's turn."""
         self._busy += 1
-        if not self.held:
-            self.held = True
-            self._admission.reenter()
+        self._take()
 
-    def exit(self, *, to_retry: bool = False) -> None:
-        """A page fetch ends, or (``to_retry``) sleeps before its retry: the last to sleep
-        gives the turn back."""
+    def finish(self) -> None:
+        """A page fetch ended (its page read, or failed for good)."""
         self._busy -= 1
-        if to_retry and self._busy == 0 and self.held:
-            self.held = False
-            self._admission.leave()
+        self._give_if_asleep()
+
+    def sleep(self) -> None:
+        """A page fetch waits to retry."""
+        self._busy -= 1
+        self._asleep += 1
+        self._give_if_asleep()
+
+    def wake(self) -> None:
+        """A page fetch is done waiting (to retry, or cancelled)."""
+        self._asleep -= 1
+        self._busy += 1
+        self._take()
 
     def end(self) -> None:
         """The search ended: its turn goes back, if it holds one."""
         if self.held:
+            self.held = False
+            self._admission.leave()
+
+    def _take(self) -> None:
+        if not self.held:
+            self.held = True
+            self._admission.reenter()
+
+    def _give_if_asleep(self) -> None:
+        if self.held and self._asleep and not self._busy:
             self.held = False
             self._admission.leave()

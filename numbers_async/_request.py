@@ -252,7 +252,7 @@ class Requester:
         task = self._interruptible(asyncio.get_running_loop())
         turn = None if search is None else search._turn
         if turn is not None:
-            turn.enter()
+            turn.start()
         try:
             waiter = self._gate.ask()
             if waiter is not None:
@@ -263,7 +263,7 @@ class Requester:
             raise
         finally:
             if turn is not None:
-                turn.exit()
+                turn.finish()
             self._done(task)
 
     def _interruptible(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any]:
@@ -363,11 +363,11 @@ class Requester:
         if turn is None:
             await self.policy.sleep(delay)
             return
-        turn.exit(to_retry=True)
+        turn.sleep()
         try:
             await self.policy.sleep(delay)
         finally:
-            turn.enter()
+            turn.wake()
 
     def _build(self, request: dict[str, Any], url: httpx.URL, sent: int) -> httpx.Request:
         """The next attempt's request; ClientClosedError once the client is closed."""

@@ -1,6 +1,7 @@
-"""At most ``running_limit`` searches run at once per client (4 per pooled connection); the
+"""At most ``running_limit`` searches run at once per client (one per pooled connection); the
 rest wait their turn holding a task and a future, no pages, requests or engine state, so the
-heap a garbage collection walks stays small with thousands of searches at once."""
+heap a garbage collection walks stays small with thousands of searches at once. A search asleep
+before a retry gives its turn back meanwhile."""
 
 import asyncio
 import time
@@ -20,6 +21,7 @@ from numbers_async import (
     SearchResult,
     Timeouts,
     _request,
+    _transports,
 )
 
 MakeClient = Callable[..., NumbersClient]
@@ -286,3 +288,76 @@ async def test_a_search_cancelled_while_waiting_to_retry_loses_no_turn(
     assert server.requests == 1 + 2  # two at a time, as before
     server.release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+
+async def test_a_search_cancelled_while_another_runs_on_its_excess_turn_pays_it_off(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A asleep to retry gives its turn to B; cancelled, A takes one back past the limit and
+    returns it as it ends: C, waiting, must still not run beside B."""
+    monkeypatch.setattr(_request, "POOL_SIZE", 1)
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 1)
+
+    async def sleep(delay: float) -> None:
+        await asyncio.Event().wait()
+
+    server = FailsFirst()
+    server.holding = True
+    client = make_client(server, retry_policy=RetryPolicy(sleep=sleep))
+    (asleep,) = await start_searches(client, 1)
+    running, waiting = await start_searches(client, 2)
+    assert server.requests == 2  # A's 502, then B
+    asleep.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asleep
+    await settle()
+    assert server.requests == 2  # C still waits
+    server.release.set()
+    await asyncio.wait_for(asyncio.gather(running, waiting), 5)
+    assert server.requests == 3
+
+
+class DistinctPages:
+    """New numbers on every page, as many as asked; a 502 to request number ``fail``."""
+
+    def __init__(self, fail: int) -> None:
+        self.fail = fail
+        self.requests = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.requests == self.fail:
+            return httpx.Response(502)
+        size = int(request.url.params["limit"])
+        first = self.requests * 100
+        return httpx.Response(
+            200, json=numbers_body([f"+1415{first + i:07d}" for i in range(size)])
+        )
+
+
+async def test_a_search_whose_only_unfinished_page_sleeps_lets_a_waiting_search_run(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """page_concurrency=3: the search's first concurrent page gets a 502 and sleeps while its
+    other pages are read; with nothing of it running, its turn goes to the waiting search."""
+    monkeypatch.setattr(_request, "POOL_SIZE", 1)
+    monkeypatch.setattr(_request, "RUNNING_PER_CONNECTION", 1)
+    wake = asyncio.Event()
+
+    async def sleep(delay: float) -> None:
+        await wake.wait()
+
+    server = DistinctPages(fail=2)  # the first page comes alone, then three at once
+    client = make_client(server, retry_policy=RetryPolicy(sleep=sleep), page_concurrency=3)
+    large = asyncio.create_task(client.search("US", limit=200))
+    await settle()
+    assert len(await asyncio.wait_for(client.search("US", limit=1), 2)) == 1
+    assert not large.done()
+    wake.set()
+    assert len(await asyncio.wait_for(large, 2)) == 200
+
+
+async def test_as_many_searches_run_as_the_owned_pool_has_connections() -> None:
+    client = NumbersClient("sk_test_turns", base_url="http://127.0.0.1:9")
+    async with client:
+        assert client._requester.running_limit == _transports.POOL_SIZE == 100

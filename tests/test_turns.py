@@ -170,27 +170,25 @@ async def test_a_turn_taken_back_past_the_limit_is_paid_off_before_anyone_waitin
     await asyncio.wait_for(waiter, 1)
 
 
-async def test_a_search_gives_its_turn_back_only_once_all_its_fetches_wait_to_retry() -> None:
+async def test_a_search_gives_its_turn_back_once_nothing_of_it_runs_but_fetches_asleep() -> None:
     admission = await held()
     turn = Turn(admission)
-    turn.enter()
-    turn.enter()  # two page fetches running
+    turn.start()
+    turn.start()  # two page fetches running
     waiter = await taken(admission)
-    turn.exit(to_retry=True)  # one sleeps, the other still runs on the turn
-    turn.exit()  # a fetch that ended (its page read) gives nothing back either
+    turn.sleep()  # one waits to retry, the other still runs on the turn
     await settle()
     assert not waiter.done()
-    turn.enter()
-    turn.exit(to_retry=True)  # now every fetch of the search sleeps
+    turn.finish()  # the other's page was read: only a sleeper is left
     await asyncio.wait_for(waiter, 1)
     assert not turn.held
-    turn.enter()  # one wakes: it runs at once, past the limit
+    turn.wake()  # the sleeper wakes: it runs at once, past the limit
     assert turn.held
     late = await taken(admission)
     admission.leave()  # the waiter's search ends: that pays the excess off
     await settle()
     assert not late.done()
-    turn.exit()
+    turn.finish()
     turn.end()  # the search ends
     assert not turn.held
     await asyncio.wait_for(late, 1)
@@ -200,3 +198,26 @@ async def test_a_search_gives_its_turn_back_only_once_all_its_fetches_wait_to_re
     assert not last.done()
     admission.leave()
     await asyncio.wait_for(last, 1)
+
+
+async def test_a_search_between_pages_keeps_its_turn() -> None:
+    """A fetch that ends with none asleep gives nothing back: the search goes on to its next
+    page; a fetch that starts while the turn is given back takes one at once."""
+    admission = await held()
+    turn = Turn(admission)
+    turn.start()
+    turn.finish()
+    waiter = await taken(admission)
+    await settle()
+    assert not waiter.done()
+    turn.start()
+    turn.sleep()  # given back
+    await asyncio.wait_for(waiter, 1)
+    turn.start()  # the pager starts another page meanwhile: taken back at once
+    assert turn.held
+    turn.finish()
+    turn.wake()
+    turn.finish()
+    turn.end()
+    admission.leave()  # the waiter's search ends
+    assert admission._free == 1  # every turn back, none twice
