@@ -1,18 +1,31 @@
 """Turns for searches: at most ``limit`` run at once, the rest wait in arrival order.
 
-A waiting search holds one future, and its time limit is an entry in one heap served by one
-timer. With an ``asyncio.timeout`` per waiter instead, each of 5,000 waiting searches also held
-a timer handle, a copy of the context, a bound method and the Timeout itself: every full garbage
-collection walked those ~25,000 objects more, and setting and cancelling 5,000 timers cost
-about a tenth of the searches' CPU (benchmarks W6, 5,000 searches at once).
+A waiting search holds one future, which carries its time limit and is itself the entry of one
+heap served by one timer. With an ``asyncio.timeout`` per waiter instead, each of 5,000 waiting
+searches also held a timer handle, a copy of the context, a bound method and the Timeout itself:
+every full garbage collection walked those ~25,000 objects more, and setting and cancelling
+5,000 timers cost about a tenth of the searches' CPU (benchmarks W6, 5,000 searches at once); a
+(time, order, future) tuple per heap entry was 5,000 objects more.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import deque
 from heapq import heapify, heappop, heappush
+
+
+class _Waiter(asyncio.Future[None]):
+    """A waiting search's future with its time limit (loop time), ordered by it in the heap."""
+
+    __slots__ = ("expires_at",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, expires_at: float) -> None:
+        super().__init__(loop=loop)
+        self.expires_at = expires_at
+
+    def __lt__(self, other: _Waiter) -> bool:
+        return self.expires_at < other.expires_at
 
 
 class Admission:
@@ -21,15 +34,13 @@ class Admission:
     ``ask`` is not a coroutine: the caller awaits the future it returns in its own frame, so a
     waiting search holds no coroutine of ours besides its own (W6: 5,000 waiting searches)."""
 
-    __slots__ = ("_expiries", "_free", "_order", "_timer", "_waiting", "limit")
+    __slots__ = ("_expiries", "_free", "_timer", "_waiting", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._free = limit  # while some turn is free, nobody waits (leave() serves them first)
         self._waiting: deque[asyncio.Future[None]] = deque()
-        # (loop time, arrival number, waiter): the earliest time limit on top
-        self._expiries: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
+        self._expiries: list[_Waiter] = []  # a heap: the earliest time limit on top
         self._timer: asyncio.TimerHandle | None = None
 
     def ask(self, expires_at: float | None = None) -> asyncio.Future[None] | None:
@@ -39,10 +50,12 @@ class Admission:
             self._free -= 1
             return None
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
+        if expires_at is None:
+            waiter = loop.create_future()
+        else:
+            waiter = _Waiter(loop, expires_at)
+            self._add_expiry(loop, waiter)
         self._waiting.append(waiter)
-        if expires_at is not None:
-            self._add_expiry(loop, expires_at, waiter)
         return waiter
 
     def abandon(self, waiter: asyncio.Future[None]) -> None:
@@ -68,15 +81,13 @@ class Admission:
                 return
         self._free += 1
 
-    def _add_expiry(
-        self, loop: asyncio.AbstractEventLoop, expires_at: float, waiter: asyncio.Future[None]
-    ) -> None:
+    def _add_expiry(self, loop: asyncio.AbstractEventLoop, waiter: _Waiter) -> None:
         expiries = self._expiries
         if len(expiries) > 64 + 2 * len(self._waiting):  # mostly served waiters: drop them
-            expiries[:] = [entry for entry in expiries if not entry[2].done()]
+            expiries[:] = [entry for entry in expiries if not entry.done()]
             heapify(expiries)
-        heappush(expiries, (expires_at, next(self._order), waiter))
-        if self._timer is None or self._timer.when() > expires_at:
+        heappush(expiries, waiter)
+        if self._timer is None or self._timer.when() > waiter.expires_at:
             self._arm(loop)
 
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -85,18 +96,18 @@ class Admission:
             self._timer.cancel()
             self._timer = None
         expiries = self._expiries
-        while expiries and expiries[0][2].done():
+        while expiries and expiries[0].done():
             heappop(expiries)
         if expiries:
-            self._timer = loop.call_at(expiries[0][0], self._expire, loop)
+            self._timer = loop.call_at(expiries[0].expires_at, self._expire, loop)
 
     def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
         """Fail every waiter whose time limit has passed."""
         self._timer = None
         now = loop.time()
         expiries = self._expiries
-        while expiries and expiries[0][0] <= now:
-            waiter = heappop(expiries)[2]
+        while expiries and expiries[0].expires_at <= now:
+            waiter = heappop(expiries)
             if not waiter.done():
                 waiter.set_exception(TimeoutError())
         self._arm(loop)

@@ -221,3 +221,21 @@ async def test_a_search_between_pages_keeps_its_turn() -> None:
     turn.end()
     admission.leave()  # the waiter's search ends
     assert admission._free == 1  # every turn back, none twice
+
+
+async def test_time_limits_end_in_their_own_order_not_in_arrival_order() -> None:
+    loop = asyncio.get_running_loop()
+    admission = await held()
+    now = loop.time()
+    late, early, middle = [await taken(admission, now + delay) for delay in (0.6, 0.05, 0.3)]
+    await asyncio.wait([early], timeout=0.2)
+    assert early.done()
+    assert isinstance(early.exception(), TimeoutError)
+    assert not late.done()
+    assert not middle.done()
+    await asyncio.wait([middle], timeout=0.4)
+    assert middle.done()
+    assert isinstance(middle.exception(), TimeoutError)
+    assert not late.done()
+    admission.leave()
+    await asyncio.wait_for(late, 1)  # the one still waiting gets the turn
