@@ -224,18 +224,18 @@ async def test_a_search_between_pages_keeps_its_turn() -> None:
 
 
 async def test_time_limits_end_in_their_own_order_not_in_arrival_order() -> None:
+    """Margins of 0.4 s and more: a slow machine's late loop cannot reorder them."""
     loop = asyncio.get_running_loop()
     admission = await held()
     now = loop.time()
-    late, early, middle = [await taken(admission, now + delay) for delay in (0.6, 0.05, 0.3)]
-    await asyncio.wait([early], timeout=0.2)
+    late, early, middle = [await taken(admission, now + delay) for delay in (5.0, 0.05, 0.5)]
+    await asyncio.wait([early], timeout=2)
     assert early.done()
     assert isinstance(early.exception(), TimeoutError)
-    assert not late.done()
-    assert not middle.done()
-    await asyncio.wait([middle], timeout=0.4)
+    assert not middle.done()  # due 0.45 s after early
+    await asyncio.wait([middle], timeout=3)
     assert middle.done()
     assert isinstance(middle.exception(), TimeoutError)
-    assert not late.done()
+    assert not late.done()  # due 4.5 s after middle
     admission.leave()
     await asyncio.wait_for(late, 1)  # the one still waiting gets the turn
