@@ -306,12 +306,25 @@ class _FullCollections:
             self.durations.append(time.perf_counter() - self._started)
 
 
+async def _arriving(search: Search, n: int, per_s: float) -> list[object]:
+    """``n`` searches started ``per_s`` a second, a batch every TICK_S on a fixed schedule (a
+    late loop does not slow the arrivals), as a service's requests arrive; their outcomes."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tasks: list[asyncio.Future[int]] = []
+    while len(tasks) < n:
+        due = min(n, int((loop.time() - started) * per_s) + 1)
+        tasks += [asyncio.ensure_future(search()) for _ in range(due - len(tasks))]
+        await asyncio.sleep(TICK_S)
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
 async def crowd(job: dict[str, Any]) -> dict[str, float]:
     """W6: one warm-up search, then ``n`` searches of ``limit`` numbers on one client, all started
-    at once, while a ticker task records how late the event loop let it run (stalls over
-    ``stall_ms`` are counted). The ticker's first wake-up covers the start (creating the ``n``
-    tasks and running their first steps, the caller's ``gather`` as much as the client); the
-    longest full garbage collection is timed apart."""
+    at once (or, with ``arrive_per_s``, arriving over time), while a ticker task records how late
+    the event loop let it run (stalls over ``stall_ms`` are counted). The ticker's first wake-up
+    covers the start (creating the tasks and running their first steps, the caller's ``gather``
+    as much as the client); the longest full garbage collection is timed apart."""
     n, limit = job["n"], job["limit"]
     outcomes: list[object] = []
     lateness: list[float] = []
@@ -326,9 +339,12 @@ async def crowd(job: dict[str, Any]) -> dict[str, float]:
             stop = asyncio.Event()
             ticker = asyncio.create_task(_ticker(lateness, stop))
             await asyncio.sleep(0)  # the ticker is asleep before the crowd starts
-            outcomes.extend(
-                await asyncio.gather(*(search() for _ in range(n)), return_exceptions=True)
-            )
+            if job.get("arrive_per_s"):
+                outcomes.extend(await _arriving(search, n, job["arrive_per_s"]))
+            else:
+                outcomes.extend(
+                    await asyncio.gather(*(search() for _ in range(n)), return_exceptions=True)
+                )
             stop.set()
             await ticker  # its last tick covers the crowd's end
 

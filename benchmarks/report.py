@@ -16,6 +16,8 @@ from benchmarks.results import (
     DASH,
     TIMES,
     W5_SETTINGS,
+    W6_ARRIVAL_PER_S,
+    W6_ARRIVING,
     W6_FROZEN,
     W6_LIMIT,
     W6_STALL_MS,
@@ -383,7 +385,9 @@ search holds), and the stalls after the start are such a pass and the rest of th
 falls in.
 Connections are those the server saw opened during the timed part. `{W6_FROZEN}` is
 `facade-httpx` in a process that called `gc.freeze()` after the warm-up, as the README suggests
-to services: the passes then skip the start-up heap.
+to services: the passes then skip the start-up heap. `{W6_ARRIVING}` is `facade-httpx` with the
+same searches started {W6_ARRIVAL_PER_S:,} a second (a batch every 10 ms) instead of in one
+`gather`, as a service's requests arrive: there is no start burst, thousands still wait at once.
 
 {table}
 """

@@ -36,7 +36,11 @@ W6_ENGINES = ("facade-httpx", "facade-httpx2", "facade-aiohttp")
 # The default engine in a service that froze its start-up heap (gc.freeze() after the warm-up):
 # a reference row, for the README's advice on the garbage collector's pauses.
 W6_FROZEN = "facade-httpx, start-up heap frozen"
-W6_VARIANTS = (*W6_ENGINES, W6_FROZEN, "raw-aiohttp", "asyncio-floor")
+# The default engine with the searches arriving W6_ARRIVAL_PER_S a second, in a batch every
+# 10 ms, instead of in one gather: as a service's requests arrive (a reference row).
+W6_ARRIVAL_PER_S = 2500
+W6_ARRIVING = f"facade-httpx, arriving {W6_ARRIVAL_PER_S:,}/s"
+W6_VARIANTS = (*W6_ENGINES, W6_FROZEN, W6_ARRIVING, "raw-aiohttp", "asyncio-floor")
 W6_LIMIT = 5  # numbers each W6 search asks for
 W6_STALL_MS = 100.0  # issue 10: no event-loop stall longer than this; W6 counts the longer ones
 

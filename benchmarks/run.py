@@ -24,6 +24,8 @@ from benchmarks import report
 from benchmarks.results import (
     W3_RUNS,
     W5_SETTINGS,
+    W6_ARRIVAL_PER_S,
+    W6_ARRIVING,
     W6_FROZEN,
     W6_LIMIT,
     W6_STALL_MS,
@@ -215,9 +217,12 @@ def plan(sizes: Sizes, base_url: str, cpu: int | None) -> list[tuple[str, str, d
             "limit": W6_LIMIT,
             "stall_ms": W6_STALL_MS,
         }
-        frozen = {"variant": "facade-httpx", "freeze": True}
+        reference = {
+            W6_FROZEN: {"variant": "facade-httpx", "freeze": True},
+            W6_ARRIVING: {"variant": "facade-httpx", "arrive_per_s": W6_ARRIVAL_PER_S},
+        }
         jobs += [
-            ("W6", variant, {**common, **w6, **(frozen if variant == W6_FROZEN else {})})
+            ("W6", variant, {**common, **w6, **reference.get(variant, {})})
             for variant in rotated(W6_VARIANTS, round_no)
         ]
     for workload, name, job in jobs:
