@@ -258,12 +258,14 @@ class NumbersClient:
         headers (never the one carrying the key); both are sent on every page.
         """
         requester = self._requester
-        asked = await requester.admit(self._deadline)
+        asked = await requester.enter()
+        # Checked before waiting for a turn: a bad argument fails at once, named, however busy
+        # the client (not with the pool timeout's APITimeoutError, seconds later).
+        query = Query.build(country_code, limit, filters, extra_query, extra_headers)
+        await requester.admit(asked, self._deadline)
         turn = requester.turn()
         try:
-            pager = self._pager(
-                country_code, limit, filters, extra_query, extra_headers, self._page_concurrency
-            )
+            pager = self._pager(query, self._page_concurrency)
             pager.search._start_clock(asked)
             pager.search._turn = turn
             numbers = SearchResult()
@@ -304,21 +306,11 @@ class NumbersClient:
         and ``stop_reason`` say why, as on ``search()``'s result.
         """
         window = check.int_at_least("page_concurrency", page_concurrency, 1)
-        return SearchStream(
-            self._pager(country_code, limit, filters, extra_query, extra_headers, window)
-        )
-
-    def _pager(
-        self,
-        country_code: object,
-        limit: object,
-        filters: Mapping[str, object],
-        extra_query: object,
-        extra_headers: object,
-        window: int,
-    ) -> ObservedPager:
-        """The pager of one search, its arguments validated (before any request)."""
         query = Query.build(country_code, limit, filters, extra_query, extra_headers)
+        return SearchStream(self._pager(query, window))
+
+    def _pager(self, query: Query, window: int) -> ObservedPager:
+        """The pager of one search, its arguments already validated."""
         search = SearchInfo(query.country_code, query.limit, dict(query.filters), self._deadline)
         requester = self._requester
         fetch = partial(requester.fetch, search=search)

@@ -144,24 +144,27 @@ class Requester:
         self.family.add(derived)
         return derived
 
-    async def admit(self, deadline: float | None) -> float:
-        """Wait for a search's turn to run, and return the loop time it asked (its
-        ``deadline``'s clock starts there); the search then runs on ``turn()``, which it ends
-        when it ends. Searches start in slices
-        (_gate.py), and at most ``running_limit`` run at once: one waiting holds a task and a
-        future, one running its pages, requests and the engine's state (50-120 objects), and
-        5,000 searches at once all running made each full garbage collection walk 230,000-
-        420,000 objects and stall the event loop up to 0.38 s. A search waits (_admission.py)
-        no longer than the pool timeout, as a request does for a connection, nor past its
-        deadline."""
-        loop = asyncio.get_running_loop()
-        asked = loop.time()
+    async def enter(self) -> float:
+        """Pass the entry gate (searches start in slices, _gate.py) and return the loop time
+        the search was asked: its ``deadline``'s clock starts there."""
+        asked = asyncio.get_running_loop().time()
         waiter = self._gate.ask()
         if waiter is not None:
             await waiter
-        # Waiting here, a search holds its task, its coroutine, this frame and a future (no
-        # context manager, no coroutine of _admission's): 5,000 such are what W6's full
-        # garbage collections walk most.
+        return asked
+
+    async def admit(self, asked: float, deadline: float | None) -> None:
+        """Wait for the turn of a search ``enter()`` let in at loop time ``asked``; the search
+        then runs on ``turn()``, which it ends when it ends. At most ``running_limit`` run at
+        once: one waiting holds a task and a future, one running its pages, requests and the
+        engine's state (50-120 objects), and 5,000 searches at once all running made each full
+        garbage collection walk 230,000-420,000 objects and stall the event loop up to 0.38 s.
+        A search waits (_admission.py) no longer than the pool timeout, as a request does for a
+        connection, nor past its deadline."""
+        loop = asyncio.get_running_loop()
+        # Waiting here, a search holds its task, its coroutine and validated Query, this frame
+        # and a future (no context manager, no coroutine of _admission's): 5,000 such are what
+        # W6's full garbage collections walk most.
         task = self._interruptible(loop)
         try:
             if self.closed:
@@ -182,7 +185,6 @@ class Requester:
             raise
         finally:
             self._done(task)
-        return asked
 
     def turn(self) -> Turn:
         """The turn of a search ``admit()`` let run; ``Turn.end()`` when the search ends."""

@@ -183,6 +183,31 @@ async def test_a_search_refused_for_its_arguments_gives_its_turn_back(
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
 
 
+async def test_a_bad_argument_fails_at_once_while_every_turn_is_taken(
+    make_client: MakeClient, limit_of_3: None
+) -> None:
+    """Arguments are checked before the wait for a turn: a busy client names the bad one at
+    once, not with the pool timeout's APITimeoutError (here 30 s) once a turn comes."""
+    held = Held()
+    client = make_client(held, timeout=Timeouts(connect=5, read=5, pool=30))
+    tasks = await start_searches(client, 3)
+    assert held.requests == 3
+    bad: list[tuple[str, dict[str, Any]]] = [
+        ("country_code", {"country_code": "USA"}),
+        ("limit", {"country_code": "US", "limit": 0}),
+        ("area_code", {"country_code": "US", "area_code": "41x"}),
+    ]
+    for name, arguments in bad:
+        with pytest.raises(InvalidRequestError, match=name):
+            await asyncio.wait_for(client.search(**arguments), 2)
+    with pytest.raises(TypeError, match="colour"):
+        await asyncio.wait_for(client.search("US", colour="red"), 2)  # type: ignore[call-arg]
+    assert held.requests == 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert len(await client.search("US", limit=1)) == 1  # no turn was lost to the bad ones
+
+
 async def test_the_wait_for_a_turn_counts_toward_the_deadline(
     make_client: MakeClient, limit_of_3: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
