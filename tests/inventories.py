@@ -64,3 +64,32 @@ class IgnoresLimit(Inventory):
     def answer(self, limit: int) -> list[str]:
         start = PAGE_MAX * len(self.limits)
         return [phone(index) for index in range(start, start + PAGE_MAX)]
+
+
+class FeaturedFirst(Inventory):
+    """The same ``featured`` numbers first in every answer, the rest sampled at random from the
+    other numbers of ``size``: a server favouring some of its inventory."""
+
+    def __init__(self, featured: int, size: int, seed: int = 0) -> None:
+        super().__init__()
+        self.featured = [phone(index) for index in range(featured)]
+        self.others = [phone(index) for index in range(featured, size)]
+        self._random = random.Random(seed)
+
+    def answer(self, limit: int) -> list[str]:
+        sampled = self._random.sample(self.others, max(0, limit - len(self.featured)))
+        return [*self.featured, *sampled][:limit]
+
+
+class Growing(RandomSample):
+    """Samples at random from an inventory that grows by ``per_answer`` numbers each answer."""
+
+    def __init__(self, size: int, per_answer: int, seed: int = 0) -> None:
+        super().__init__(size, seed)
+        self.per_answer = per_answer
+
+    def answer(self, limit: int) -> list[str]:
+        numbers = super().answer(limit)
+        start = len(self.numbers)
+        self.numbers += [phone(index) for index in range(start, start + self.per_answer)]
+        return numbers

@@ -11,7 +11,15 @@ from typing import Any, cast
 
 import pytest
 from helpers import API_KEY
-from inventories import IgnoresLimit, Inventory, RandomSample, Repeating, Trickle
+from inventories import (
+    FeaturedFirst,
+    Growing,
+    IgnoresLimit,
+    Inventory,
+    RandomSample,
+    Repeating,
+    Trickle,
+)
 from loopback import LoopbackServer, serve
 
 from numbers_async import NumbersClient
@@ -110,8 +118,10 @@ async def test_a_small_random_inventory_is_collected_and_reported_exhausted(
         (Trickle(), 1000, None, 30, "no_progress"),
         (Repeating(30), 100, 30, 1, "short_page"),
         (IgnoresLimit(), 7, 7, 1, "limit"),
+        (FeaturedFirst(30, 100_000), 1000, 1000, 55, "limit"),
+        (Growing(500, per_answer=20), 2000, 2000, 130, "limit"),
     ],
-    ids=["repeats-first-50", "trickle", "inventory-of-30", "ignores-limit"],
+    ids=["repeats-first-50", "trickle", "inventory-of-30", "ignores-limit", "featured", "growing"],
 )
 async def test_servers_that_repeat_or_misbehave(
     transport: str,
@@ -123,7 +133,9 @@ async def test_servers_that_repeat_or_misbehave(
 ) -> None:
     """A server repeating its first page gives that page within 12 requests; one trickling a
     single new number per page is no progress (within 30); an inventory of 30 is one request;
-    a server ignoring `limit` never pushes the result past it. Every request asks 1 to 50
+    a server ignoring `limit` never pushes the result past it. One listing the same 30 numbers
+    first on every page (20 new ones each), or whose inventory grows as it is searched, still
+    gives the whole `limit`: its pages keep bringing new numbers. Every request asks 1 to 50
     (the spec's maximum)."""
     async with (
         serve(LoopbackServer(inventory=inventory)) as server,

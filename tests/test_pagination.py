@@ -115,6 +115,12 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
         (500, MIN_NEW_SHARE, [FULL_NEW, (50, 50, 50, 45, 45), (50, 50, 50, 40, 40)], [None] * 3),
         # a trickle (49 old, 1 new, every time) is no progress: the server repeats itself
         (1000, MIN_NEW_SHARE, [FULL_NEW] + [(50, 50, 50, 1, 1)] * 7, [None] * 7 + ["no_progress"]),
+        # 4 new a page (< REPEAT_NEW_SHARE) is a trickle too; 5 new (at it) is progress
+        (1000, MIN_NEW_SHARE, [FULL_NEW] + [(50, 50, 50, 4, 4)] * 3, [None] * 3 + ["no_progress"]),
+        (1000, MIN_NEW_SHARE, [FULL_NEW] + [(50, 50, 50, 5, 5)] * 30, [None] * 31),
+        # the same 30 first on every page, 20 new: the estimate falls below the count seen (page
+        # 9), but each page still brings 40 % new numbers
+        (1000, MIN_NEW_SHARE, [FULL_NEW] + [(50, 50, 50, 20, 20)] * 30, [None] * 31),
         # with the share at 0, RECENT_PAGES pages in a row with nothing new end it
         (
             500,
@@ -133,6 +139,9 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
         "at-share",
         "diminishing",
         "trickle",
+        "trickle-of-4",
+        "5-new-a-page",
+        "featured-first",
         "share-zero-backstop",
     ],
 )
