@@ -123,6 +123,10 @@ def base_url(value: object) -> str:
         raise InvalidRequestError(
             "base_url", "base_url must not hold credentials: the key goes in api_key"
         )
+    if url.port is not None and not 0 < url.port <= 65535:  # else the resolver wraps it round:
+        raise InvalidRequestError(  # port 65536 + p would send the key to port p
+            "base_url", f"base_url's port must be 1 to 65535, got {url.port}"
+        )
     if url.query or url.fragment or "?" in value or "#" in value:
         raise InvalidRequestError(
             "base_url", f"base_url must have no query or fragment, got {shown}"

@@ -84,6 +84,9 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("base_url", {"base_url": "https://numbers.test/api#frag"}),
     ("base_url", {"base_url": "https://numbers.test/api?"}),
     ("base_url", {"base_url": "https://user:pass@numbers.test"}),
+    ("base_url", {"base_url": "http://127.0.0.1:70000"}),  # not port 4464 (70000 - 65536)
+    ("base_url", {"base_url": "http://numbers.test:0/v1"}),
+    ("base_url", {"base_url": "http://numbers.test:99999999999999999999"}),
     ("api_key", {"api_key": "abc\ndef"}),
     ("api_key", {"api_key": "abc def"}),
     ("api_key", {"api_key": ""}),
