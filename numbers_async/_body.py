@@ -8,6 +8,8 @@ inflates at most about 1032:1: 256 KiB a slice), whatever the body claims or com
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 # 1 MiB: about 140 times a full 50-number page (7.5 KB with every field), and the most one
@@ -38,14 +40,19 @@ async def read_limited(response: httpx.Response, limit: int | None) -> None:
     encoded = "content-encoding" in response.headers
     parts: list[bytes] = []
     size = 0
-    async for raw in response.aiter_raw():
-        step = _RAW_SLICE if encoded else len(raw) or 1
-        for start in range(0, len(raw), step):
-            part = decoder.decode(raw[start : start + step] if encoded else raw)
-            size += len(part)
-            if size > limit:
-                raise _too_large(response, limit, parts)
-            parts.append(part)
+    try:
+        async for raw in response.aiter_raw():
+            step = _RAW_SLICE if encoded else len(raw) or 1
+            for start in range(0, len(raw), step):
+                part = decoder.decode(raw[start : start + step] if encoded else raw)
+                size += len(part)
+                if size > limit:
+                    raise _too_large(response, limit, parts)
+                parts.append(part)
+    except (httpx.TransportError, asyncio.CancelledError):  # cut short, or stalled past a
+        if not response.is_success:  # timeout: an error status keeps what came, to be read from
+            response._content = b"".join(parts)
+        raise
     part = decoder.flush()
     if size + len(part) > limit:
         raise _too_large(response, limit, parts)

@@ -462,7 +462,12 @@ class Requester:
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         """Send ``request`` and read its whole response, which is then closed, within
         ``attempt_limit`` (an httpx.ReadTimeout past it, as the engines raise for one read);
-        the ``first`` time, StaleConnection if a stale keep-alive connection lost it."""
+        the ``first`` time, StaleConnection if a stale keep-alive connection lost it.
+
+        An error status whose body breaks off (cut short, stalled past a timeout) is returned
+        with what came of it: the status decides, as for a broken gzip body (a 401 is not
+        retried as a dropped connection would be)."""
+        response = None
         try:
             async with asyncio.timeout(self.attempt_limit):
                 if first:
@@ -473,6 +478,9 @@ class Requester:
                     await read_limited(response, self.max_response_bytes)
                 except httpx.DecodingError as exc:
                     return response, exc
+                except httpx.TransportError:
+                    if response.is_success:
+                        raise
                 finally:
                     await response.aclose()
                     # httpx's stream refers back to its response: a cycle only the garbage
@@ -480,9 +488,10 @@ class Requester:
                     # event loop. The body is read; nothing reads the stream again.
                     response.stream = _SPENT
         except TimeoutError:
-            raise httpx.ReadTimeout(
-                f"the whole attempt took more than {self.attempt_limit} s", request=request
-            ) from None
+            if response is None or response.is_success:
+                raise httpx.ReadTimeout(
+                    f"the whole attempt took more than {self.attempt_limit} s", request=request
+                ) from None
         return response, None
 
 

@@ -28,9 +28,12 @@ from numbers_async import (
     APITimeoutError,
     NumbersClient,
     NumbersError,
+    PaymentRequiredError,
+    ProviderError,
     ResponseValidationError,
     RetryPolicy,
 )
+from numbers_async import AuthenticationError as AuthError
 from numbers_async._transports import Transport
 
 BODY = json.dumps({"numbers": [{"phoneNumber": f"+1415555000{n}"} for n in range(3)]}).encode()
@@ -38,6 +41,10 @@ OK = b"HTTP/1.1 200 OK"
 TYPE = b"Content-Type: application/json"
 LENGTH = b"Content-Length: %d" % len(BODY)
 CHUNKED = b"Transfer-Encoding: chunked"
+ERROR_BODY = json.dumps(
+    {"trackingId": "trk_cut", "error": {"code": "insufficient_funds", "message": "top up"}}
+).encode()
+UNAUTHORIZED = b"HTTP/1.1 401 Unauthorized"
 PADDED = BODY[:-1] + b', "padding": "' + b"p" * 300_000 + b'"}'  # a big body, not a big head
 TIMEOUT = 1.0
 
@@ -101,6 +108,13 @@ ODD: list[tuple[str, bytes | str, int | type[NumbersError]]] = [
         response(b"HTTP/1.1 204 No Content", TYPE, body=b""),
         ResponseValidationError,
     ),
+    # an error status whose body breaks off is still that status's error
+    ("401-body-cut-short", response(UNAUTHORIZED, b"Content-Length: 100", body=b""), AuthError),
+    (
+        "502-chunked-body-cut-short",
+        response(b"HTTP/1.1 502 Bad Gateway", CHUNKED, body=b"40\r\n" + ERROR_BODY[:20]),
+        ProviderError,
+    ),
 ]
 
 # (row id, engine): the outcome there, where the engines cannot agree (see the docstring).
@@ -143,3 +157,34 @@ async def test_every_engine_gives_the_same_outcome(
     assert elapsed < TIMEOUT + 1.0
     if expected is APITimeoutError:
         assert elapsed >= TIMEOUT
+
+
+@pytest.mark.parametrize("keep_open", [False, True], ids=["closed", "stalled"])
+async def test_an_error_body_cut_short_keeps_its_status_class_fields_and_retry_rule(
+    transport: str, keep_open: bool
+) -> None:
+    """A 402 whose Content-Length promises 50 bytes more than come (the connection then closed,
+    or left open until the read timeout): PaymentRequiredError with the fields of what came,
+    after one request (not an APIConnectionError retried as for a dropped connection)."""
+    sent = response(
+        b"HTTP/1.1 402 Payment Required",
+        TYPE,
+        b"Content-Length: %d" % (len(ERROR_BODY) + 50),
+        body=ERROR_BODY,
+    )
+    server = LoopbackServer(["raw-keep-open" if keep_open else "raw"], raw=sent)
+    async with serve(server):
+        client = NumbersClient(
+            API_KEY,
+            base_url=server.base_url,
+            transport=cast(Transport, transport),
+            timeout=TIMEOUT,
+            retry_policy=RetryPolicy(max_retries=2, sleep=SleepRecorder()),
+        )
+        async with client:
+            with pytest.raises(PaymentRequiredError) as caught:
+                await client.search("US", limit=3)
+    assert (caught.value.status_code, caught.value.tracking_id) == (402, "trk_cut")
+    assert caught.value.code == "insufficient_funds"
+    assert caught.value.attempts == 1
+    assert server.requests == 1
