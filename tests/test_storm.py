@@ -5,12 +5,13 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, suppress
+from typing import Any
 
 import pytest
 from helpers import ENGINES, connections_in_use, engine_client, options_client, until
 from loopback import LoopbackServer, serve, serve_in_thread
 
-from numbers_async import NumbersClient
+from numbers_async import NumbersClient, _cancel
 
 # 600 searches, 300 at a time, each cancelled after 0-50 ms by a server answering in 0-30 ms:
 # before the fix this left all 100 connections of the default pool busy for good (the storm
@@ -65,3 +66,35 @@ async def test_a_cancellation_storm_leaks_no_connection(
     assert await until(lambda: server.open_connections == 0)
     leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
     assert [task for task in leftover if task not in server.handlers] == []
+
+
+@pytest.mark.parametrize("engine", ["httpx", "caller-httpx"])
+@pytest.mark.parametrize("moment", ["receive_response_body.complete", "response_closed.started"])
+async def test_a_caller_cancelled_while_its_response_closes_leaks_no_connection(
+    engine: str, moment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller is cancelled just as httpcore 1.x closes its attempt's response (its body
+    read): the detached attempt must not be cancelled then, as a cancellation inside httpcore's
+    close leaves the connection busy and its request in the pool for good (a storm of
+    ``asyncio.timeout`` of 0-0.3 s left 9-16 such connections)."""
+    caller: list[asyncio.Task[object]] = []
+    fired: list[str] = []
+    trace = _cancel._Detached.trace
+
+    async def cancelling_trace(attempt: _cancel._Detached, name: str, info: dict[str, Any]) -> None:
+        await trace(attempt, name, info)
+        if name == f"http11.{moment}" and not fired:
+            fired.append(name)
+            caller[0].cancel()
+
+    monkeypatch.setattr(_cancel._Detached, "trace", cancelling_trace)
+    async with serve(LoopbackServer()) as server:
+        client = engine_client(engine, server.base_url, timeout=5.0)
+        async with client:
+            caller.append(asyncio.create_task(client.search("US", limit=1)))
+            with pytest.raises(asyncio.CancelledError):
+                await caller[0]
+            assert fired == [f"http11.{moment}"]
+            assert await until(lambda: connections_in_use(client) == 0, within=2.0)
+            assert len(await asyncio.wait_for(client.search("US", limit=1), 5)) == 1
+        await options_client(client).aclose()
