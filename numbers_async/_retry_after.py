@@ -37,7 +37,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     value = value.strip(" \t")
     if _DELTA_SECONDS.fullmatch(value):
-        return float(int(value))
+        return float(value)  # ASCII digits: inf past 1e308 (int() of 4,300+ digits raises)
     when = _http_date(value, now)
     if when is None:
         return None

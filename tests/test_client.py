@@ -255,6 +255,20 @@ async def test_retry_after_above_its_maximum_fails_at_once(
     ]
 
 
+@pytest.mark.parametrize("digits", [400, 5000])
+async def test_a_retry_after_too_long_for_a_float_fails_at_once(
+    make_client: MakeClient, sleeps: SleepRecorder, digits: int
+) -> None:
+    """A 502 asking to wait 400 or 5,000 digits of seconds: ProviderError at once (it was a
+    builtin OverflowError or ValueError escaping search())."""
+    wait = "9" * digits
+    client = make_client(lambda request: httpx.Response(502, headers={"Retry-After": wait}))
+    with pytest.raises(ProviderError) as caught:
+        await client.search("US")
+    assert (caught.value.retry_after, caught.value.attempts) == (float("inf"), 1)
+    assert sleeps.delays == []
+
+
 def test_retry_arguments_override_the_fields_of_retry_policy() -> None:
     """retry_policy sets everything; max_retries and the delays, when given, win over it."""
     policy = RetryPolicy(max_retries=7, initial_delay=2.0, max_delay=3.0, retry_after_max=5.0)

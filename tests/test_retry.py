@@ -55,6 +55,8 @@ def test_backoff_is_full_jitter_of_capped_exponential(
         ("3600", 3600.0),  # not clamped: the decision compares it with retry_after_max
         ("007", 7.0),
         ("99999999999999999999999", 1e23),
+        ("9" * 400, float("inf")),  # longer than a float: an endless wait, never retried
+        ("9" * 5000, float("inf")),  # longer than int() reads
         ("-5", None),  # delta-seconds is 1*DIGIT: no sign ...
         ("+5", None),
         ("1.5", None),  # ... no fraction ...
