@@ -22,7 +22,9 @@ the wire: the server may answer it for nobody); one whose body is read is left t
 The semaphore also keeps httpcore from scanning
 thousands of queued requests on every pool operation. ``aclose()`` cancels every detached
 attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
-pool closes with it.
+pool closes with it. On a caller's pool it waits for those of its searches (a derived client's,
+only its own), each abandoned and so cancelled as soon as it safely can: one still connecting
+at once (a cancelled connect is dropped by the pool), not at its connect timeout.
 
 Measured (tests/test_storm.py): without this, 600 searches cancelled after 0-50 ms leave the
 default pool's connections busy for good (1,000 leave all 100, and the storm itself takes
@@ -83,13 +85,14 @@ _CLOSING = (
 
 
 class _Detached:
-    """One detached attempt: cancelled by its caller only once its request holds a connection,
-    and no longer once its response is closing (it then ends by itself at once)."""
+    """One detached attempt: cancelled by its caller only while it connects or once its request
+    holds a connection, and no longer once its response is closing (it then ends by itself)."""
 
-    __slots__ = ("abandoned", "closing", "on_connection", "task")
+    __slots__ = ("abandoned", "closing", "connecting", "on_connection", "task")
 
     def __init__(self) -> None:
         self.abandoned = False
+        self.connecting = False
         self.on_connection = False
         self.closing = False
         self.task: asyncio.Task[Any] | None = None
@@ -100,20 +103,28 @@ class _Detached:
         connection (its request may already be on the wire). Not earlier: cancelled between
         opening a connection and starting on it, httpcore 1.0.9 keeps the connection as NEW for
         ever (the storm test leaked one in 1 run in 6). Not once the response is closing
-        (``_CLOSING``): a storm of ``asyncio.timeout`` of 0-0.3 s left 9-16 connections busy."""
+        (``_CLOSING``): a storm of ``asyncio.timeout`` of 0-0.3 s left 9-16 connections busy.
+        While the TCP connection is being made, a cancellation marks it failed, which the pool
+        then drops: an attempt abandoned then ends at once, not at the connect timeout."""
         if name.endswith(_CLOSING):
             self.closing = True
+        elif name.startswith("connection.connect_tcp."):
+            self.connecting = name.endswith(".started")
+            if self.connecting and self.abandoned:
+                self._cancel()
         elif not self.on_connection and name.startswith(("http11.", "http2.")):
             self.on_connection = True
             if self.abandoned:
                 self._cancel()
 
-    def abandon(self) -> None:
-        """The caller is gone: cancel the attempt now if its request holds its connection,
-        else once it does."""
+    def abandon(self) -> bool:
+        """The caller is gone: cancel the attempt now if it connects or its request holds its
+        connection, else once it does. True when it ends in a moment (cancelled, or closing)."""
         self.abandoned = True
-        if self.on_connection:
+        if self.connecting or self.on_connection:
             self._cancel()
+            return True
+        return self.closing
 
     def _cancel(self) -> None:
         if self.task is not None and not self.closing:
@@ -129,11 +140,14 @@ class DetachedAttempts:
     def __init__(self, limit: int, *, detach: bool = True) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._detach = detach
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], object] = {}  # running detached attempts: owners
 
-    async def run(self, request: httpx.Request, send: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    async def run(
+        self, request: httpx.Request, send: Callable[[], Coroutine[Any, Any, T]], owner: object
+    ) -> T:
         """``send()``'s result; a cancelled caller gets CancelledError at once while the attempt
-        is cancelled as soon as its request is on its connection (see the module docstring)."""
+        is cancelled as soon as it safely can (see the module docstring). ``owner`` (a client
+        sharing this queue) is whose attempts ``settle`` may wait for alone."""
         if self._slots.locked():
             try:
                 async with asyncio.timeout(request.extensions.get("timeout", {}).get("pool")):
@@ -155,28 +169,26 @@ class DetachedAttempts:
             self._slots.release()
             raise
         task.add_done_callback(self._release)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = owner
         try:
             result: T = await asyncio.shield(task)
         except asyncio.CancelledError:
-            if not task.done():
-                attempt.abandon()
-                if attempt.on_connection:  # cancelled now: its connection closes in a moment
-                    await asyncio.wait({task})
+            if not task.done() and attempt.abandon():  # its connection closes in a moment
+                await asyncio.wait({task})
             raise
         attempt.task = None  # the result refers to the attempt (its request's trace): no cycle
         return result
 
     def _release(self, task: asyncio.Task[Any]) -> None:
         self._slots.release()
+        del self._tasks[task]
         if not task.cancelled():
             task.exception()  # mark an abandoned attempt's outcome as seen: nobody awaits it
 
-    async def settle(self, *, cancel: bool) -> None:
-        """Wait for every attempt to end, cancelling them at once first when ``cancel`` (the
-        pool closes next, so a leak no longer matters)."""
-        tasks = list(self._tasks)
+    async def settle(self, *, cancel: bool, owner: object = None) -> None:
+        """Wait for every attempt (of ``owner`` alone, if given) to end, cancelling them at
+        once first when ``cancel`` (the pool closes next, so a leak no longer matters)."""
+        tasks = [task for task, of in self._tasks.items() if owner is None or of is owner]
         if cancel:
             for task in tasks:
                 task.cancel()

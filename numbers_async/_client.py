@@ -324,7 +324,7 @@ class NumbersClient:
         if not self._derived:
             for derived in list(self._requester.family):
                 derived.close()
-        await self._requester.settle(cancel=self._owns_http)
+        await self._requester.settle(cancel=self._owns_http, alone=self._derived)
         if self._owns_http:
             await self._requester.http.aclose()
 

@@ -228,11 +228,12 @@ class Requester:
             self._interrupted.add(task)
             task.cancel()
 
-    async def settle(self, *, cancel: bool) -> None:
-        """Wait for the detached attempts close() left behind, cancelling them first when the
-        pool closes next (``cancel``): then none can leak into it."""
+    async def settle(self, *, cancel: bool, alone: bool) -> None:
+        """Wait for the detached attempts close() left behind (this requester's ``alone``, else
+        its family's too), cancelling them first when the pool closes next (``cancel``): then
+        none can leak into it."""
         if self._detached is not None:
-            await self._detached.settle(cancel=cancel)
+            await self._detached.settle(cancel=cancel, owner=self if alone else None)
 
     def _check_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Refuse a second event loop: pooled connections belong to the loop that opened them,
@@ -454,7 +455,9 @@ class Requester:
         self, request: httpx.Request, *, first: bool
     ) -> tuple[httpx.Response, httpx.DecodingError | None]:
         if self._detached is not None:
-            return await self._detached.run(request, lambda: self._exchange(request, first))
+            return await self._detached.run(
+                request, lambda: self._exchange(request, first), owner=self
+            )
         return await self._exchange(request, first)
 
     async def _exchange(

@@ -3,16 +3,27 @@ stops at once, a deadline ends it on time, closing the client ends the searches 
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 import pytest
-from helpers import API_KEY, other_tasks, pool_limit, until
+from helpers import (
+    API_KEY,
+    ENGINES,
+    connections_in_use,
+    engine_client,
+    options_client,
+    other_tasks,
+    pool_limit,
+    until,
+)
 from loopback import LoopbackServer, serve
 from numbers_api.spec_facts import PAGE_MAX
 
-from numbers_async import ClientClosedError, NumbersClient
+from numbers_async import ClientClosedError, NumbersClient, Timeouts
 from numbers_async._transports import Transport
 
 CANCEL_BUDGET = 0.1  # seconds from cancel() to CancelledError in the caller
@@ -179,3 +190,66 @@ async def test_a_caller_cancelling_as_the_client_closes_still_gets_cancelled_err
     with pytest.raises(asyncio.CancelledError):
         await task
     assert task.cancelled()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_closing_a_derived_client_waits_for_none_of_the_original_s_attempts(
+    stalled: LoopbackServer, engine: str
+) -> None:
+    """A derived client with no search of its own closes at once, while a search of the
+    original client waits on a stalled server (it waited for that attempt's 5 s timeout)."""
+    client = engine_client(engine, stalled.base_url, timeout=5.0, max_retries=0)
+    search = asyncio.create_task(client.search("US"))
+    assert await until(lambda: stalled.requests == 1)
+    started = time.perf_counter()
+    await client.with_options(deadline=1.0).aclose()
+    assert time.perf_counter() - started < CLOSE_BUDGET
+    assert not search.done()
+    await client.aclose()
+    with pytest.raises(ClientClosedError):
+        await search
+    await options_client(client).aclose()
+
+
+@contextmanager
+def unanswered_connects() -> Iterator[str]:
+    """The base URL of a listener whose accept queue is full: connecting to it hangs."""
+    listener = socket.socket()
+    fillers = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):  # the queue's few places, then SYNs are dropped
+            filler = socket.socket()
+            fillers.append(filler)
+            filler.setblocking(False)
+            with suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_closing_ends_a_search_whose_connection_is_being_made(engine: str) -> None:
+    """aclose() while the only attempt is still connecting (a connect timeout of 8 s): the
+    search ends with ClientClosedError and aclose() returns at once, no task left behind (a
+    caller's httpx client waited out the connect timeout: the attempt, detached from its
+    caller, was cancelled only once on its connection)."""
+    with unanswered_connects() as base_url:
+        timeout = Timeouts(connect=8.0, read=8.0, pool=8.0)
+        client = engine_client(engine, base_url, timeout=timeout, max_retries=0)
+        search = asyncio.create_task(client.search("US"))
+        await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        await client.aclose()
+        assert time.perf_counter() - started < CLOSE_BUDGET
+        with pytest.raises(ClientClosedError):
+            await asyncio.wait_for(search, CLOSE_BUDGET)
+        if engine.startswith("caller-"):  # the caller's pool lives on: nothing of ours in it
+            assert connections_in_use(client) == 0
+        await options_client(client).aclose()
+    assert other_tasks() == []
