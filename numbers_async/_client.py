@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterable, Mapping
 from contextlib import aclosing
@@ -319,7 +320,9 @@ class NumbersClient:
     async def aclose(self) -> None:
         """End this client's running searches with ClientClosedError. On the original client
         (not one from ``with_options``), also those of its derived clients, and close the
-        connection pool it owns."""
+        connection pool it owns. Only on the event loop the client belongs to (the one it first
+        searched on): elsewhere ClientClosedError, the client left as it was."""
+        self._requester.check_loop(asyncio.get_running_loop(), "aclose()")
         self._requester.close()
         if not self._derived:
             for derived in list(self._requester.family):

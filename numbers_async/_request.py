@@ -235,16 +235,18 @@ class Requester:
         if self._detached is not None:
             await self._detached.settle(cancel=cancel, owner=self if alone else None)
 
-    def _check_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+    def check_loop(self, loop: asyncio.AbstractEventLoop, what: str = "a search") -> None:
         """Refuse a second event loop: pooled connections belong to the loop that opened them,
-        and every engine fails differently on another (aiohttp under uvloop aborts)."""
+        and every engine fails differently on another (aiohttp under uvloop aborts; closing
+        them from another loop raised RuntimeError and left their sockets open)."""
         home = self._home
         if home.loop is None:
             home.loop = loop
         elif loop is not home.loop:
             raise ClientClosedError(
-                "this NumbersClient belongs to the event loop it first searched on; create one "
-                "client per event loop (each asyncio.run() starts a new one)"
+                f"{what} on another event loop: this NumbersClient belongs to the one it first "
+                "searched on; create one client per event loop, and close it on that loop "
+                "(each asyncio.run() starts a new one)"
             )
 
     async def fetch(
@@ -273,7 +275,7 @@ class Requester:
         """The current task, which close() may now interrupt (until ``_done``): its
         cancellation then becomes ClientClosedError (``_raise_if_closed``). Plain calls, not a
         context manager: a waiting search would hold one, its generator and a bound method."""
-        self._check_loop(loop)
+        self.check_loop(loop)
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)

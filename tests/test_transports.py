@@ -253,6 +253,21 @@ def test_a_second_event_loop_gets_a_clear_error(transport: str, derived: bool) -
     assert server.requests == 2
 
 
+def test_closing_on_another_event_loop_gets_a_clear_error(transport: str) -> None:
+    """aclose() from a second event loop: ClientClosedError naming the cause (it was a builtin
+    RuntimeError, its sockets left open), and the client still searches and closes on its own
+    loop."""
+    with server_in_a_thread() as server, asyncio.Runner() as first_loop:
+        client = client_for(server, transport)
+        first_loop.run(client.search("US", limit=5))
+        with pytest.raises(ClientClosedError, match=r"aclose\(\) on another event loop"):
+            asyncio.run(client.aclose())
+        again = first_loop.run(client.search("US", limit=5))
+        first_loop.run(client.aclose())
+    assert len(again) == 5
+    assert client.is_closed
+
+
 async def test_timeout_bounds_a_whole_attempt_against_a_dripping_server(
     server: LoopbackServer, transport: str
 ) -> None:
