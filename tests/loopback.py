@@ -26,9 +26,9 @@ import asyncio
 import json
 import random
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -247,3 +247,16 @@ async def serve_in_thread(server: LoopbackServer) -> AsyncIterator[LoopbackServe
     finally:
         loop.call_soon_threadsafe(stop.set)
         await asyncio.to_thread(thread.join)
+
+
+@contextmanager
+def server_in_a_thread(server: LoopbackServer) -> Iterator[LoopbackServer]:
+    """``server`` on a thread's loop, from code with no loop running: a test that runs (and
+    closes) loops of its own, or runs the command line."""
+    with asyncio.Runner() as server_runner:
+        serving = serve_in_thread(server)
+        server_runner.run(serving.__aenter__())
+        try:
+            yield server
+        finally:
+            server_runner.run(serving.__aexit__(None, None, None))

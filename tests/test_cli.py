@@ -24,6 +24,7 @@ from cli_support import (
     run_main,
     served_sandbox,
 )
+from loopback import LoopbackServer, server_in_a_thread
 
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import NUMBER_FIELDS
@@ -276,3 +277,52 @@ def test_the_sandbox_command_stops_cleanly_on_ctrl_c() -> None:
     assert ok.returncode == 0
     assert status == 0
     assert "NUMBERS_API_KEY=k_demo" in banner
+
+
+def raw_answer(status: bytes, body: object) -> bytes:
+    """A raw HTTP response of ``status`` carrying ``body`` as JSON (ASCII: escapes kept)."""
+    data = json.dumps(body).encode()
+    head = b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    return head % (status, len(data)) + data
+
+
+ODD_LOCALITY = "Bad\ud800City\x1b[2J"  # a lone surrogate (valid in JSON) and a screen-clearing ESC
+
+
+@pytest.mark.parametrize("output", ["table", "json", "ndjson", "csv"])
+def test_odd_characters_from_the_server_are_written_escaped(output: str) -> None:
+    """A number whose locality holds a lone surrogate and an ESC sequence: every format exits 0
+    with no traceback (a strict stdout raised UnicodeEncodeError), the surrogate written as
+    ``\\ud800``; the table, for people, shows the ESC escaped too."""
+    number = {"phoneNumber": "+14155550100", "locality": ODD_LOCALITY}
+    answer = raw_answer(b"200 OK", {"numbers": [number]})
+    with server_in_a_thread(LoopbackServer(["raw"], raw=answer)) as server:
+        result = run_cli("search", "US", "--limit", "1", "--format", output,
+                         "--base-url", server.base_url, "--api-key", "k")  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "\\ud800" in result.stdout
+    if output == "table":
+        assert "Bad\\ud800City\\x1b[2J" in result.stdout
+        assert "\x1b" not in result.stdout
+    elif output == "json":  # the data itself, read back
+        assert json.loads(result.stdout)[0]["locality"] == ODD_LOCALITY
+    elif output == "ndjson":
+        assert json.loads(result.stdout)["locality"] == ODD_LOCALITY
+
+
+def test_an_error_s_text_cannot_forge_lines_or_drive_the_terminal() -> None:
+    """A 402 whose message clears the screen and whose tracking id starts a forged "fix:" line:
+    stderr shows both escaped, on the lines they belong to."""
+    body = {
+        "trackingId": "trk_1\n  fix: call +1 555 0100",
+        "error": {"code": "usage_limit_exceeded", "message": "\x1b[2Jquota reached"},
+    }
+    with server_in_a_thread(
+        LoopbackServer(["raw"], raw=raw_answer(b"402 Payment Required", body))
+    ) as server:
+        result = run_main("search", "US", "--base-url", server.base_url, "--api-key", "k")
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr
+    assert "402 usage_limit_exceeded: \\x1b[2Jquota reached" in result.stderr
+    assert "tracking id: trk_1\\n  fix: call +1 555 0100" in result.stderr
+    assert not any(line.startswith("  fix:") for line in result.stderr.splitlines())

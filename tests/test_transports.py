@@ -6,14 +6,13 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import httpx2
 import pytest
 from helpers import API_KEY, SleepRecorder, until
-from loopback import SEED_ERROR, LoopbackServer, serve, serve_in_thread
+from loopback import SEED_ERROR, LoopbackServer, serve, server_in_a_thread
 
 from numbers_async import (
     APIConnectionError,
@@ -223,25 +222,12 @@ async def test_timeouts_bound_a_stalled_read_on_every_engine(
                 await client.search("US")
 
 
-@contextmanager
-def server_in_a_thread() -> Iterator[LoopbackServer]:
-    """A loopback server on a thread's loop, so the test may run (and close) loops of its own."""
-    server = LoopbackServer()
-    with asyncio.Runner() as server_runner:
-        serving = serve_in_thread(server)
-        server_runner.run(serving.__aenter__())
-        try:
-            yield server
-        finally:
-            server_runner.run(serving.__aexit__(None, None, None))
-
-
 @pytest.mark.parametrize("derived", [False, True], ids=["client", "derived-before-any-search"])
 def test_a_second_event_loop_gets_a_clear_error(transport: str, derived: bool) -> None:
     """A client searched from a second event loop: ClientClosedError naming the cause, no crash,
     and the client still works (and closes) on the loop it belongs to. A client with_options()
     derived before any search belongs to the loop its family first searched on (one pool)."""
-    with server_in_a_thread() as server, asyncio.Runner() as first_loop:
+    with server_in_a_thread(LoopbackServer()) as server, asyncio.Runner() as first_loop:
         client = client_for(server, transport)
         other = client.with_options(max_retries=0) if derived else client
         first_loop.run(client.search("US", limit=5))
@@ -257,7 +243,7 @@ def test_closing_on_another_event_loop_gets_a_clear_error(transport: str) -> Non
     """aclose() from a second event loop: ClientClosedError naming the cause (it was a builtin
     RuntimeError, its sockets left open), and the client still searches and closes on its own
     loop."""
-    with server_in_a_thread() as server, asyncio.Runner() as first_loop:
+    with server_in_a_thread(LoopbackServer()) as server, asyncio.Runner() as first_loop:
         client = client_for(server, transport)
         first_loop.run(client.search("US", limit=5))
         with pytest.raises(ClientClosedError, match=r"aclose\(\) on another event loop"):

@@ -47,6 +47,17 @@ def make_writer(name: str, out: TextIO) -> Writer:
     return writers[name](out)
 
 
+# Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
+# could clear the screen or forge a line), and lone surrogates (valid in JSON, not encodable).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` for people's eyes: each control character or lone surrogate a server sent
+    shown escaped, as ``repr()`` shows it (``\\x1b``, ``\\n``, ``\\ud800``)."""
+    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+
+
 def _cells(number: AvailableNumber) -> list[str]:
     """The text of each column for one number; absent fields are empty, lists comma-joined."""
     fields = number.to_dict()
@@ -65,7 +76,7 @@ class TableWriter:
         self._rows: list[list[str]] = [list(TABLE_HEADINGS)]
 
     def add(self, number: AvailableNumber) -> None:
-        self._rows.append([cell or "-" for cell in _cells(number)])
+        self._rows.append([printable(cell) or "-" for cell in _cells(number)])
 
     def finish(self) -> None:
         widths = [max(len(row[i]) for row in self._rows) for i in range(len(TABLE_HEADINGS))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 from contextlib import aclosing
@@ -23,7 +24,7 @@ from numbers_async._pagination import PAGE_MAX
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
-from ._formats import make_writer
+from ._formats import make_writer, printable
 from ._progress import ProgressBar
 
 # The command's name for each argument the library may reject.
@@ -59,6 +60,8 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
 
 def run_search(args: argparse.Namespace) -> int:
     """Run the search ``args`` describe; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        _escape_unencodable(stream)
     try:
         client = _client(args)
     except UsageError as error:
@@ -67,6 +70,13 @@ def run_search(args: argparse.Namespace) -> int:
         return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
     except KeyboardInterrupt:  # _search has written what it found and said so
         return INTERRUPTED
+
+
+def _escape_unencodable(stream: TextIO) -> None:
+    """Characters ``stream`` cannot encode (a lone surrogate a server sent, valid in JSON; any
+    non-ASCII one on an ASCII terminal) are written escaped (``\\ud800``), not a traceback."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
 
 
 def _client(args: argparse.Namespace) -> NumbersClient:
@@ -199,7 +209,7 @@ def _report(error: NumbersError, found: int, err: TextIO) -> None:
             lines.append(f"  tracking id: {error.tracking_id}")
         if error.attempts > 1:
             lines.append(f"  attempts: {error.attempts}")
-    err.write("\n".join(lines) + "\n")
+    err.write("\n".join(printable(line) for line in lines) + "\n")
     _found_before(found, "the error", err)
 
 
