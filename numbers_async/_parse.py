@@ -110,15 +110,46 @@ def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNum
     except (ValueError, RecursionError) as exc:
         raise InvalidBody(f"not JSON ({type(exc).__name__})") from None
     _cut(body, asked)
+    numbers: list[AvailableNumber] | None = None
     if BUILD is not None:
         page = _generated(BUILD, body)  # one pass: checked and built (None: not exactly the shape)
         if page is not None:
-            return page.numbers  # type: ignore[no-any-return]
-    _tolerate(body)  # the slow way: say why, or read nulls as absent
-    problem = shape_problem(body)
-    if problem is not None:
-        raise InvalidBody(problem)
-    return _generated(AvailableNumbersResponse.from_dict, body).numbers  # type: ignore[no-any-return]
+            numbers = page.numbers
+    if numbers is None:
+        _tolerate(body)  # the slow way: say why, or read nulls as absent
+        problem = shape_problem(body)
+        if problem is not None:
+            raise InvalidBody(problem)
+        numbers = _generated(AvailableNumbersResponse.from_dict, body).numbers
+    for number in numbers:
+        if number.additional_properties:  # fields the spec does not know: kept, if not too deep
+            _check_depth(number.additional_properties)
+    return numbers
+
+
+MAX_UNKNOWN_DEPTH = 32
+"""How deep a field the spec does not know may nest lists and objects: a number is kept for the
+caller, copied by ``to_json_dict`` and pickled with an error's ``partial_numbers``, all of which
+recurse (600 levels, which json.loads takes, raised RecursionError in each)."""
+
+
+def _check_depth(fields: dict[str, Any]) -> None:
+    """InvalidBody naming the first value of ``fields`` that nests deeper than
+    MAX_UNKNOWN_DEPTH."""
+    for name, value in fields.items():
+        level = [value] if type(value) in (dict, list) else []
+        for _ in range(MAX_UNKNOWN_DEPTH):
+            level = [
+                item
+                for container in level
+                for item in (container.values() if type(container) is dict else container)
+                if type(item) in (dict, list)
+            ]
+        if level:
+            raise InvalidBody(
+                f"{name!r}, a field the spec does not declare, nests deeper than "
+                f"{MAX_UNKNOWN_DEPTH} levels"
+            )
 
 
 def _generated(build: Callable[[Any], Any], body: Any) -> Any:

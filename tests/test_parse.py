@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from typing import Any
 
 import attrs
@@ -15,9 +16,10 @@ from hypothesis import strategies as st
 from numbers_api.models import AvailableNumbersResponse
 from numbers_api.spec_facts import SCHEMAS, Field
 
-from numbers_async import _compiled_build, _parse
+from numbers_async import _compiled_build, _parse, to_json_dict
 from numbers_async._compiled_build import BUILD, SUCCESS_SCHEMA, buildable, model_classes
 from numbers_async._parse import (
+    MAX_UNKNOWN_DEPTH,
     InvalidBody,
     _tolerate,
     parse_numbers,
@@ -95,6 +97,33 @@ def test_unknown_fields_pass_and_are_kept() -> None:
     number = {**valid_number(), "monthlyCost": {"amount": 1}}
     (parsed,) = parse_numbers(json.dumps(body(number)).encode())
     assert parsed.additional_properties == {"monthlyCost": {"amount": 1}}
+
+
+def nested(depth: int) -> Any:
+    """Lists and objects nested ``depth`` levels deep, alternately."""
+    value: Any = "bottom"
+    for level in range(depth):
+        value = [value] if level % 2 else {"next": value}
+    return value
+
+
+@pytest.mark.parametrize("slow_way", [False, True], ids=["builder", "from_dict"])
+def test_an_unknown_field_nests_at_most_max_unknown_depth_levels(
+    slow_way: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept up to MAX_UNKNOWN_DEPTH levels (then copied by to_json_dict and pickled, both
+    recursive); one level more refuses the page (600, which json.loads takes, made both raise
+    RecursionError)."""
+    if slow_way:
+        monkeypatch.setattr(_parse, "BUILD", None)
+    deepest = nested(MAX_UNKNOWN_DEPTH)
+    (parsed,) = parse_numbers(json.dumps(body({**valid_number(), "x": deepest})).encode())
+    assert to_json_dict(parsed)["x"] == deepest
+    assert pickle.loads(pickle.dumps(parsed)) == parsed
+    for depth in (MAX_UNKNOWN_DEPTH + 1, 600):
+        page = json.dumps(body({**valid_number(), "ok": 1, "x": nested(depth)})).encode()
+        with pytest.raises(InvalidBody, match=r"^'x', a field .* deeper than 32 levels$"):
+            parse_numbers(page)
 
 
 @pytest.mark.parametrize("raised", [ValueError("x"), KeyError("y"), TypeError("z")])
