@@ -81,8 +81,11 @@ class _HeadLimitedHandler(ResponseHandler):
         super().set_response_params(**params)
 
     def feed_data(self, data: tuple[Any, Any], size: int = 0) -> None:
-        code = data[0].code  # a head was read: another follows a 1xx
+        message = data[0]
+        code = message.code  # a head was read: another follows a 1xx
         self._head_bytes = 0 if 100 <= code < 200 and code != 101 else None
+        if not message.reason.isascii():
+            data = (_with_reason(message, _encodable(message.reason)), data[1])
         super().feed_data(data, size)
 
     def data_received(self, data: bytes) -> None:
@@ -94,6 +97,32 @@ class _HeadLimitedHandler(ResponseHandler):
             if self.transport is not None:
                 self.transport.close()
             self.set_exception(HttpProcessingError(message=f"head over {HEAD_LIMIT} bytes"))
+
+
+def _encodable(reason: str) -> str:
+    """A reason phrase httpx_aiohttp can encode: aiohttp keeps bytes that are not UTF-8 as lone
+    surrogates, on which it raised UnicodeEncodeError (a 502 then failed as a request it could
+    not encode, unretried); h11 takes any bytes there, so the other engines read the response."""
+    try:
+        reason.encode()
+    except UnicodeEncodeError:
+        return reason.encode(errors="surrogateescape").decode("latin-1")
+    return reason
+
+
+def _with_reason(message: Any, reason: str) -> Any:
+    """aiohttp's RawResponseMessage (its C parser's or its Python one's) with another reason."""
+    return type(message)(
+        message.version,
+        message.code,
+        reason,
+        message.headers,
+        message.raw_headers,
+        message.should_close,
+        message.compression,
+        message.upgrade,
+        message.chunked,
+    )
 
 
 class _MappedStream(httpx.AsyncByteStream):

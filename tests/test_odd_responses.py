@@ -44,6 +44,7 @@ CHUNKED = b"Transfer-Encoding: chunked"
 ERROR_BODY = json.dumps(
     {"trackingId": "trk_cut", "error": {"code": "insufficient_funds", "message": "top up"}}
 ).encode()
+ERROR_LENGTH = b"Content-Length: %d" % len(ERROR_BODY)
 UNAUTHORIZED = b"HTTP/1.1 401 Unauthorized"
 PADDED = BODY[:-1] + b', "padding": "' + b"p" * 300_000 + b'"}'  # a big body, not a big head
 TIMEOUT = 1.0
@@ -107,6 +108,14 @@ ODD: list[tuple[str, bytes | str, int | type[NumbersError]]] = [
         "204-no-content",
         response(b"HTTP/1.1 204 No Content", TYPE, body=b""),
         ResponseValidationError,
+    ),
+    # a reason phrase that is not UTF-8 (h11 takes any bytes there; aiohttp had a raw
+    # UnicodeEncodeError, and a 502 read as a request that could not be encoded)
+    ("reason-not-utf-8", response(b"HTTP/1.1 200 \xff", TYPE, LENGTH), 3),
+    (
+        "502-reason-not-utf-8",
+        response(b"HTTP/1.1 502 Bad \xff Gateway", TYPE, ERROR_LENGTH, body=ERROR_BODY),
+        ProviderError,
     ),
     # an error status whose body breaks off is still that status's error
     ("401-body-cut-short", response(UNAUTHORIZED, b"Content-Length: 100", body=b""), AuthError),
