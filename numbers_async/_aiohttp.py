@@ -6,8 +6,10 @@ exception httpx's own transport raises in the same situation, so both transports
 same NumbersError.
 
 aiohttp's parser also reads heads by its own rules: here it takes what h11 (httpx's parser)
-takes, a head of up to 100 KiB however its lines are split, and refuses a ``101 Switching
-Protocols`` nobody asked for, as h11 does.
+takes, a head of up to 100 KiB however its lines are split and whatever bytes its reason phrase
+holds, and refuses what h11 refuses and aiohttp read: a ``101 Switching Protocols`` nobody asked
+for, a status below 100, a Transfer-Encoding other than one chunked, an empty line before the
+head.
 """
 
 from __future__ import annotations
@@ -89,14 +91,21 @@ class _HeadLimitedHandler(ResponseHandler):
         super().feed_data(data, size)
 
     def data_received(self, data: bytes) -> None:
+        if self._head_bytes == 0 and data[:1] in (b"\r", b"\n"):  # h11 refuses it too
+            self._refuse("an empty line before the status line")
+            return
         if self._head_bytes is not None:
             self._head_bytes += len(data)
         super().data_received(data)
         if self._head_bytes is not None and self._head_bytes > HEAD_LIMIT:
-            self._head_bytes = None
-            if self.transport is not None:
-                self.transport.close()
-            self.set_exception(HttpProcessingError(message=f"head over {HEAD_LIMIT} bytes"))
+            self._refuse(f"head over {HEAD_LIMIT} bytes")
+
+    def _refuse(self, problem: str) -> None:
+        """Fail the response being read, as h11 would, and close its connection."""
+        self._head_bytes = None
+        if self.transport is not None:
+            self.transport.close()
+        self.set_exception(HttpProcessingError(message=problem))
 
 
 def _encodable(reason: str) -> str:
@@ -159,6 +168,22 @@ _CONNECTIONS.on_connection_reuseconn.append(_reused)
 _CONNECTIONS.freeze()
 
 
+def _h11_refuses(response: httpx.Response) -> str | None:
+    """Why h11 refuses a response head aiohttp read, or None: a ``101 Switching Protocols``
+    nobody asked for (aiohttp hands it over, upgraded), a status below 100, or a
+    Transfer-Encoding other than one ``chunked`` (gzip, read until the connection closes, or
+    chunked twice)."""
+    status = response.status_code
+    if status == 101:
+        return "101 Switching Protocols, unasked"
+    if status < 100:
+        return f"status {status} is not an HTTP status code"
+    codings = response.headers.get_list("transfer-encoding", split_commas=True)
+    if codings and [coding.strip().lower() for coding in codings] != ["chunked"]:
+        return f"Transfer-Encoding {', '.join(codings)}: only chunked, once, is read"
+    return None
+
+
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
     """httpx-aiohttp's transport with httpx-equivalent errors, keeping no cookies."""
 
@@ -193,8 +218,9 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await _mapped(super().handle_async_request(request))
-        if response.status_code == 101:  # aiohttp hands it over, upgraded; h11 refuses it
+        refused = _h11_refuses(response)
+        if refused is not None:
             await response.aclose()
-            raise httpx.RemoteProtocolError("101 Switching Protocols, unasked", request=request)
+            raise httpx.RemoteProtocolError(refused, request=request)
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response

@@ -109,6 +109,17 @@ ODD: list[tuple[str, bytes | str, int | type[NumbersError]]] = [
         response(b"HTTP/1.1 204 No Content", TYPE, body=b""),
         ResponseValidationError,
     ),
+    # framing h11 refuses (and aiohttp read): a status below 100, a Transfer-Encoding other
+    # than one chunked (gzip: read until the connection closes), an empty line before the head
+    ("status-099", response(b"HTTP/1.1 099 Odd", TYPE, LENGTH), APIConnectionError),
+    ("status-000", response(b"HTTP/1.1 000 Odd", TYPE, LENGTH), APIConnectionError),
+    ("transfer-encoding-gzip", response(OK, TYPE, b"Transfer-Encoding: gzip"), APIConnectionError),
+    (
+        "chunked-twice",
+        response(OK, TYPE, CHUNKED, CHUNKED, body=chunks(BODY)),
+        APIConnectionError,
+    ),
+    ("empty-line-before-head", b"\r\n" + response(OK, TYPE, LENGTH), APIConnectionError),
     # a reason phrase that is not UTF-8 (h11 takes any bytes there; aiohttp had a raw
     # UnicodeEncodeError, and a 502 read as a request that could not be encoded)
     ("reason-not-utf-8", response(b"HTTP/1.1 200 \xff", TYPE, LENGTH), 3),
