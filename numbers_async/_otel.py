@@ -75,7 +75,7 @@ class TracingHooks(Hooks):
         if span is None:
             return
         status = attempt.status_code
-        if status is not None and status >= 0:
+        if status is not None:
             span.set_attribute("http.response.status_code", status)
         if attempt.error is not None:
             # The conventions: the status code when there was an error status, else the type.

@@ -15,6 +15,7 @@ from ._pagination import (
     first_page_size,
     pages_wanted_in_flight,
 )
+from .errors import APITimeoutError
 
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
@@ -40,7 +41,12 @@ class Pager:
 
     async def _request(self, size: int) -> list[AvailableNumber]:
         self.requests += 1  # counted when it starts: a task cancelled before that sent nothing
-        return await self._fetch(self._query.request(size))
+        try:
+            return await self._fetch(self._query.request(size))
+        except APITimeoutError as exc:
+            if exc.attempts == 0:  # its deadline passed before it was sent: nothing to bill
+                self.requests -= 1
+            raise
 
     async def pages(self) -> AsyncGenerator[list[AvailableNumber], None]:
         """The numbers each page adds to the result (never empty), in request order."""

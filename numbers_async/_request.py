@@ -329,7 +329,7 @@ class Requester:
             if observed or (not isinstance(outcome, list) and hooks.retry_scheduled):
                 info = info or AttemptInfo(search, attempt, built.method, url)
                 info.elapsed = time.perf_counter() - started
-                info.status_code = status
+                info.status_code = None if status == _DEADLINE else status
                 info.error = None if isinstance(outcome, list) else outcome
                 for ended in hooks.attempt_ended:
                     ended(info)

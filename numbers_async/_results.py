@@ -11,6 +11,7 @@ from numbers_api.models import AvailableNumber
 from ._pagination import EXHAUSTED_REASONS, StopReason
 
 if TYPE_CHECKING:
+    from ._observed import ObservedPager
     from ._pages import Pager
 
 
@@ -49,16 +50,22 @@ class SearchStream(AsyncIterator[AvailableNumber]):
 
     __slots__ = ("_numbers", "_pager")
 
-    def __init__(self, pager: Pager) -> None:
+    def __init__(self, pager: ObservedPager) -> None:
         self._pager = pager
         self._numbers = self._flatten(pager)  # runs nothing until the first __anext__
 
     @staticmethod
-    async def _flatten(pager: Pager) -> AsyncGenerator[AvailableNumber, None]:
+    async def _flatten(pager: ObservedPager) -> AsyncGenerator[AvailableNumber, None]:
         async with aclosing(pager.pages()) as pages:
             async for page in pages:
-                for number in page:
-                    yield number
+                unread = len(page)
+                try:
+                    for number in page:
+                        unread -= 1  # once yielded, the caller has it
+                        yield number
+                finally:  # closed part-way through a page: its rest never reached the caller
+                    if unread:
+                        pager.search.returned -= unread
 
     def __aiter__(self) -> SearchStream:
         return self

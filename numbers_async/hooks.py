@@ -44,11 +44,12 @@ class SearchInfo:
     #: Attempts sent so far, retries included (a request resent at once because a stale
     #: keep-alive connection lost it is part of its attempt: see ``requests_sent``).
     attempts: int = 0
-    #: Numbers returned to the caller.
+    #: Numbers returned to the caller (from a stream closed part-way, those it read).
     returned: int = 0
     #: Pages read.
     pages: int = 0
-    #: Page requests made (a retried page counts once): the searches the API may bill.
+    #: Page requests made (a retried page counts once; one whose deadline passed before it
+    #: was sent does not): the searches the API may bill.
     requests: int = 0
     #: True when the inventory ran out before ``limit`` numbers were found.
     exhausted: bool = False

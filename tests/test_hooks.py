@@ -1,9 +1,11 @@
 """Hooks see every search and attempt; the library's log is one of them, silent by default."""
 
+import asyncio
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from helpers import API_KEY, numbers_body, seed_error
 
 from numbers_async import (
+    APITimeoutError,
     AttemptInfo,
     Hooks,
     InvalidRequestError,
@@ -98,14 +101,45 @@ async def test_a_failed_search_finishes_with_its_error(make_client: MakeClient) 
     ]
 
 
-async def test_iter_search_closed_early_still_finishes(make_client: MakeClient) -> None:
-    """A stream closed by its caller reports how far it got, without an error."""
+@pytest.mark.parametrize("read", [1, 3, 50])
+async def test_iter_search_closed_early_still_finishes(make_client: MakeClient, read: int) -> None:
+    """A stream closed by its caller reports how far it got, without an error: ``returned``
+    counts the numbers the caller read, not the page they came in (it said 50 for 1)."""
     recorder = Recorder()
     client = make_client(lambda request: httpx.Response(200, json=PAGE), hooks=[recorder])
     stream = client.iter_search("US", limit=500)
-    await anext(stream)
+    for _ in range(read):
+        await anext(stream)
     await stream.aclose()
-    assert recorder.events[-1] == ("finished", 50, 1, 1, 1, False, None, None)
+    assert recorder.events[-1] == ("finished", read, 1, 1, 1, False, None, None)
+
+
+async def test_pages_never_sent_before_the_deadline_are_not_counted(
+    make_client: MakeClient,
+) -> None:
+    """A first page whose hook holds the loop past the search's deadline: the continuation
+    pages then fail before being sent, and ``requests`` (the pages the API may bill) counts the
+    one sent (it counted 5); an attempt the deadline ended has no status_code (it said -1)."""
+    recorder = Recorder()
+    held: list[AttemptInfo] = []
+
+    class HoldsTheLoop(Hooks):
+        def attempt_ended(self, attempt: AttemptInfo) -> None:
+            if not held:
+                held.append(attempt)
+                time.sleep(0.4)  # a loaded loop: the 0.3 s deadline passes meanwhile
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=PAGE)
+
+    client = make_client(handler, hooks=[HoldsTheLoop(), recorder], deadline=0.3)
+    with pytest.raises(APITimeoutError, match="deadline"):
+        await client.search("US", limit=250)
+    assert len(sent) == 1
+    assert recorder.events[-1] == ("finished", 50, 1, 1, 1, False, None, "APITimeoutError")
 
 
 async def test_extra_headers_from_a_hook_reach_the_wire(make_client: MakeClient) -> None:
@@ -207,3 +241,18 @@ def test_stderr_stays_silent_unless_numbers_log_asks(
     levels = [line.split()[2] for line in run.stderr.splitlines()]
     assert sorted(levels) == sorted(expected), run.stderr
     assert "sk_hidden_KEY_123" not in run.stderr
+
+
+async def test_an_attempt_the_deadline_ends_has_no_status(make_client: MakeClient) -> None:
+    """The deadline ends an attempt waiting for its response: attempt_ended sees no status
+    (it saw -1, an internal marker) and the APITimeoutError."""
+    recorder = Recorder()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1)
+        return httpx.Response(200, json=PAGE)
+
+    client = make_client(slow, hooks=[recorder], deadline=0.2)
+    with pytest.raises(APITimeoutError, match="deadline"):
+        await client.search("US", limit=5)
+    assert ("ended", 1, None, "APITimeoutError") in recorder.events
