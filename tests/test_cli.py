@@ -178,6 +178,7 @@ def test_piped_stderr_gets_no_progress_bar() -> None:
         (["search", "US", "--base-url", "ftp://x", "--api-key", SECRET_KEY], "--base-url"),
         (["sandbox", "--host", "0.0.0.0"], "--host"),
         (["sandbox", "--fail-rate", "2"], "--fail-rate"),
+        (["sandbox", "--port", "0", "--api-key", ""], "--api-key"),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="searches served before every request gets 402",
     )
-    sandbox.add_argument("--api-key", default="sandbox", help="key clients must send")
+    sandbox.add_argument(
+        "--api-key", type=_non_empty, default="sandbox", help="key clients must send"
+    )
     return parser
 
 
@@ -162,6 +164,13 @@ def _ranged(kind: Callable[[str], N], low: N, high: N | None = None) -> Callable
         return value
 
     return parse
+
+
+def _non_empty(text: str) -> str:
+    """An argparse type: any text but the empty one."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _seconds(text: str) -> float:
