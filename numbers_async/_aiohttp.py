@@ -77,9 +77,11 @@ class _HeadLimitedHandler(ResponseHandler):
     (aiohttp's own limits bound each line and the count of lines, not the head)."""
 
     _head_bytes: int | None = None  # of the head being read; None while none is
+    _nothing_yet = False  # a request was sent and no byte of its response came yet
 
     def set_response_params(self, **params: Any) -> None:
         self._head_bytes = 0  # a request is sent: its response's head comes next
+        self._nothing_yet = True
         super().set_response_params(**params)
 
     def feed_data(self, data: tuple[Any, Any], size: int = 0) -> None:
@@ -91,9 +93,11 @@ class _HeadLimitedHandler(ResponseHandler):
         super().feed_data(data, size)
 
     def data_received(self, data: bytes) -> None:
-        if self._head_bytes == 0 and data[:1] in (b"\r", b"\n"):  # h11 refuses it too
-            self._refuse("an empty line before the status line")
-            return
+        if self._nothing_yet and data:
+            self._nothing_yet = False
+            if data[:1] in (b"\r", b"\n"):  # h11 refuses it too
+                self._refuse("an empty line before the status line")
+                return
         if self._head_bytes is not None:
             self._head_bytes += len(data)
         super().data_received(data)

@@ -320,9 +320,13 @@ class NumbersClient:
     async def aclose(self) -> None:
         """End this client's running searches with ClientClosedError. On the original client
         (not one from ``with_options``), also those of its derived clients, and close the
-        connection pool it owns. Only on the event loop the client belongs to (the one it first
-        searched on): elsewhere ClientClosedError, the client left as it was."""
-        self._requester.check_loop(asyncio.get_running_loop(), "aclose()")
+        connection pool it owns. Closing a closed client does nothing; otherwise only on the
+        event loop the client belongs to (the one it first searched on): elsewhere
+        ClientClosedError, the client left as it was."""
+        requester = self._requester
+        if requester.closed and (not self._owns_http or requester.http.is_closed):
+            return
+        requester.check_loop(asyncio.get_running_loop(), "aclose()", bind=False)
         self._requester.close()
         if not self._derived:
             for derived in list(self._requester.family):

@@ -235,13 +235,17 @@ class Requester:
         if self._detached is not None:
             await self._detached.settle(cancel=cancel, owner=self if alone else None)
 
-    def check_loop(self, loop: asyncio.AbstractEventLoop, what: str = "a search") -> None:
+    def check_loop(
+        self, loop: asyncio.AbstractEventLoop, what: str = "a search", *, bind: bool = True
+    ) -> None:
         """Refuse a second event loop: pooled connections belong to the loop that opened them,
         and every engine fails differently on another (aiohttp under uvloop aborts; closing
-        them from another loop raised RuntimeError and left their sockets open)."""
+        them from another loop raised RuntimeError and left their sockets open). The first
+        loop seen becomes the client's when ``bind``."""
         home = self._home
         if home.loop is None:
-            home.loop = loop
+            if bind:
+                home.loop = loop
         elif loop is not home.loop:
             raise ClientClosedError(
                 f"{what} on another event loop: this NumbersClient belongs to the one it first "

@@ -8,9 +8,10 @@ chooses the phone numbers instead), "502" or any other three-digit status a seed
 (``error_body`` and ``error_headers`` replace or add to it), "html" a 200 HTML page, "drop"
 closes the connection halfway through the body, "stall" never answers (it waits for the client
 to hang up), "drip" sends a good answer's body one byte every 50 ms, "garbage" sends bytes that
-are not HTTP, "raw" sends ``raw`` (any bytes, however odd) and hangs up ("raw-keep-open" then
-reads the next request), "continue-forever" sends ``100 Continue`` heads every 10 ms until the
-client hangs up, "hangup" reads the request and closes the connection without answering.
+are not HTTP, "raw" sends ``raw`` (any bytes, however odd; a tuple of parts 50 ms apart, so
+each comes in a read of its own) and hangs up ("raw-keep-open" then reads the next request),
+"continue-forever" sends ``100 Continue`` heads every 10 ms until the client hangs up,
+"hangup" reads the request and closes the connection without answering.
 ``latency`` (low, high) delays each answer by a seeded uniform draw. ``heads`` keeps every
 request head read. Like a real server's keep-alive timeout, ``idle_close`` closes a connection
 idle that long after an answer, hanging up on a request arriving in the next ``CROSSING``
@@ -60,7 +61,7 @@ class LoopbackServer:
         error_body: bytes | None = None,
         inventory: Callable[[int], list[str]] | None = None,
         latency: tuple[float, float] | None = None,
-        raw: bytes = b"",
+        raw: bytes | tuple[bytes, ...] = b"",
         idle_close: float | None = None,
         hangup_after: int | None = None,
     ) -> None:
@@ -154,8 +155,12 @@ class LoopbackServer:
             await writer.drain()
             return False
         if behaviour in ("raw", "raw-keep-open"):
-            writer.write(self.raw)
-            await writer.drain()
+            parts = (self.raw,) if isinstance(self.raw, bytes) else self.raw
+            for index, part in enumerate(parts):
+                if index:
+                    await asyncio.sleep(0.05)
+                writer.write(part)
+                await writer.drain()
             return behaviour == "raw-keep-open"
         if behaviour == "continue-forever":
             while not reader.at_eof():  # or a ConnectionError, once the client hangs up

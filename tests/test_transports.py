@@ -254,6 +254,29 @@ def test_closing_on_another_event_loop_gets_a_clear_error(transport: str) -> Non
     assert client.is_closed
 
 
+def test_closing_a_closed_client_again_does_nothing_on_any_loop(transport: str) -> None:
+    """aclose() of a closed client returns at once, from any loop (``async with`` and a
+    shutdown hook on another loop), as does that of a client that never searched: only a
+    client with connections to close is bound to its loop."""
+    with server_in_a_thread(LoopbackServer()) as server:
+        searched, unused = client_for(server, transport), client_for(server, transport)
+
+        async def search_then_close() -> None:
+            async with searched:
+                await searched.search("US", limit=5)
+
+        async def enter_and_leave() -> None:
+            async with unused:
+                pass
+
+        asyncio.run(search_then_close())
+        asyncio.run(searched.aclose())
+        asyncio.run(enter_and_leave())
+        asyncio.run(unused.aclose())
+    assert searched.is_closed
+    assert unused.is_closed
+
+
 async def test_timeout_bounds_a_whole_attempt_against_a_dripping_server(
     server: LoopbackServer, transport: str
 ) -> None:
