@@ -88,6 +88,10 @@ class _HeadLimitedHandler(ResponseHandler):
         message = data[0]
         code = message.code  # a head was read: another follows a 1xx
         self._head_bytes = 0 if 100 <= code < 200 and code != 101 else None
+        refused = _h11_refuses(message)
+        if refused is not None:
+            self._refuse(refused)
+            return
         if not message.reason.isascii():
             data = (_with_reason(message, _encodable(message.reason)), data[1])
         super().feed_data(data, size)
@@ -172,18 +176,18 @@ _CONNECTIONS.on_connection_reuseconn.append(_reused)
 _CONNECTIONS.freeze()
 
 
-def _h11_refuses(response: httpx.Response) -> str | None:
-    """Why h11 refuses a response head aiohttp read, or None: a ``101 Switching Protocols``
-    nobody asked for (aiohttp hands it over, upgraded), a status below 100, or a
-    Transfer-Encoding other than one ``chunked`` (gzip, read until the connection closes, or
-    chunked twice)."""
-    status = response.status_code
+def _h11_refuses(message: Any) -> str | None:
+    """Why h11 refuses a response head aiohttp parsed (its RawResponseMessage), or None: a
+    ``101 Switching Protocols`` nobody asked for (aiohttp hands it over, upgraded), a status
+    below 100, or a Transfer-Encoding other than one ``chunked`` (gzip, read until the
+    connection closes, or chunked twice)."""
+    status = message.code
     if status == 101:
         return "101 Switching Protocols, unasked"
     if status < 100:
         return f"status {status} is not an HTTP status code"
-    codings = response.headers.get_list("transfer-encoding", split_commas=True)
-    if codings and [coding.strip().lower() for coding in codings] != ["chunked"]:
+    codings = message.headers.getall("Transfer-Encoding", ())
+    if codings and [c.strip().lower() for v in codings for c in v.split(",")] != ["chunked"]:
         return f"Transfer-Encoding {', '.join(codings)}: only chunked, once, is read"
     return None
 
@@ -222,9 +226,5 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await _mapped(super().handle_async_request(request))
-        refused = _h11_refuses(response)
-        if refused is not None:
-            await response.aclose()
-            raise httpx.RemoteProtocolError(refused, request=request)
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response
