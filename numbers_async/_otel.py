@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ._version import __version__
@@ -49,7 +49,8 @@ class TracingHooks(Hooks):
 
     def request_sent(self, attempt: AttemptInfo) -> None:
         if self._silent():
-            propagate.inject(attempt.extra_headers)
+            if context.get_current():  # else nothing to send: no span, no baggage
+                propagate.inject(attempt.extra_headers)
             return
         url = attempt.url
         attributes: dict[str, str | int] = {
