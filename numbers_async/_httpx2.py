@@ -107,14 +107,19 @@ class Httpcore2Transport(httpx.AsyncBaseTransport):
 
 
 class _RawStream(httpx.AsyncByteStream):
-    """An httpx2 response's raw (still encoded) body, with its errors mapped."""
+    """An httpx2 response's raw (still encoded) body, with its errors mapped; its decoded
+    content when the caller's client read it already (an event hook or auth flow did)."""
 
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        response = self._response
+        if response.is_stream_consumed:
+            yield response.content
+            return
         with _mapped_errors():
-            async for chunk in self._response.aiter_raw():
+            async for chunk in response.aiter_raw():
                 yield chunk
 
     async def aclose(self) -> None:
@@ -130,7 +135,9 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        forwarded = httpx2.Request(
+        # Built by the client, as httpx builds a caller's: its default headers, cookies and
+        # query parameters merge in (ours win on a clash, as httpx's request headers do).
+        forwarded = self.client.build_request(
             request.method,
             httpx2.URL(scheme=url.scheme, host=url.host, port=url.port, raw_path=url.raw_path),
             headers=request.headers.raw,
@@ -139,9 +146,13 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
         )
         with _mapped_errors():
             response = await self.client.send(forwarded, stream=True)
+        headers = response.headers
+        if response.is_stream_consumed:  # read, so decoded: its body is no longer encoded
+            headers = headers.copy()
+            headers.pop("content-encoding", None)
         return httpx.Response(
             response.status_code,
-            headers=response.headers.raw,
+            headers=headers.raw,
             stream=_RawStream(response),
             extensions=response.extensions,
         )

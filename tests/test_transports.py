@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import httpx
 import httpx2
 import pytest
-from helpers import API_KEY, SleepRecorder, until
+from helpers import API_KEY, SleepRecorder, numbers_body, until
 from loopback import SEED_ERROR, LoopbackServer, serve, server_in_a_thread
 
 from numbers_async import (
@@ -183,6 +184,52 @@ async def test_a_closed_callers_httpx2_client_raises_client_closed(server: Loopb
     with pytest.raises(ClientClosedError):
         await client.search("US")
     assert server.requests == 0
+
+
+CALLER_KINDS = {"caller-httpx": httpx, "caller-httpx2": httpx2}
+
+
+@pytest.mark.parametrize("kind", CALLER_KINDS)
+async def test_a_callers_client_defaults_are_sent(server: LoopbackServer, kind: str) -> None:
+    """A caller's client's own headers, cookies and query parameters go out with each request,
+    the key's Authorization header winning over one of its own (httpx2's were dropped)."""
+    engine: Any = CALLER_KINDS[kind]
+    async with engine.AsyncClient(
+        headers={"X-Tenant": "acme", "Authorization": "Basic Z3c6cHc="},
+        cookies={"gw_session": "s1"},
+        params={"tenant": "acme"},
+    ) as http:
+        client = NumbersClient(API_KEY, base_url=server.base_url, http_client=http)
+        assert len(await client.search("US", limit=3)) == 3
+    request_line, *headers = server.heads[-1].decode().lower().split("\r\n")
+    assert "tenant=acme" in request_line
+    assert "x-tenant: acme" in headers
+    assert "cookie: gw_session=s1" in headers
+    assert f"authorization: bearer {API_KEY.lower()}" in headers
+
+
+async def read_body(response: Any) -> None:
+    await response.aread()  # a response hook logging bodies, as services have
+
+
+@pytest.mark.parametrize("kind", CALLER_KINDS)
+async def test_a_callers_client_that_reads_the_body_first(
+    server: LoopbackServer, kind: str
+) -> None:
+    """A caller's client whose response hook reads each body (or a MockTransport, whose
+    responses come read): the search reads it too (httpx2 raised a raw StreamConsumed)."""
+    engine: Any = CALLER_KINDS[kind]
+
+    def answer(request: Any) -> Any:
+        return engine.Response(200, json=numbers_body(["+14155550100", "+14155550101"]))
+
+    async with (
+        engine.AsyncClient(event_hooks={"response": [read_body]}) as hooked,
+        engine.AsyncClient(transport=engine.MockTransport(answer)) as mocked,
+    ):
+        for http, base_url in ((hooked, server.base_url), (mocked, "http://numbers.test")):
+            client = NumbersClient(API_KEY, base_url=base_url, http_client=http)
+            assert len(await client.search("US", limit=2)) == 2
 
 
 def test_http_client_must_be_an_async_client_of_httpx_or_httpx2() -> None:
