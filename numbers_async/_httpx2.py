@@ -54,6 +54,8 @@ def _httpx_error(exc: Exception) -> httpx.HTTPError:
 def _mapped_errors() -> Iterator[None]:
     try:
         yield
+    except httpx2.HTTPStatusError:  # a caller's event hook's raise_for_status(): the caller's
+        raise  # own, unchanged, as from a caller's httpx client (not a failed transport)
     except _ENGINE_ERRORS as exc:
         raise _httpx_error(exc) from exc
 

@@ -381,7 +381,7 @@ class Requester:
     def _build(self, request: dict[str, Any], url: httpx.URL, sent: int) -> httpx.Request:
         """The next attempt's request; ClientClosedError once the client is closed."""
         if self.closed or self.http.is_closed:
-            raise ClientClosedError("the NumbersClient is closed")
+            raise _closed(self.closed)
         options = self.options
         extra = request.get("headers")
         if extra:  # a search's extra_headers (never the key's header: refused by validation)
@@ -422,6 +422,10 @@ class Requester:
             raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
         except UnicodeEncodeError as exc:  # the redirect request httpx builds for a 3xx
             raise _unencodable(exc, attempt) from exc
+        except RuntimeError:  # httpx's "Cannot send a request, as the client has been closed."
+            if self.http.is_closed:  # the caller closed its http_client as the attempt began
+                raise _closed(self.closed) from None
+            raise
         except TimeoutError:
             if scope is None or not scope.expired():
                 raise
@@ -524,6 +528,14 @@ def _unencodable(exc: UnicodeEncodeError, attempts: int) -> APIConnectionError:
         f"http_client cannot encode the request ({exc}): a cookie the server set?",
         attempts=attempts,
     )
+
+
+def _closed(by_us: bool) -> ClientClosedError:
+    """The error of an attempt the NumbersClient (``by_us``) or its caller's http_client being
+    closed refused."""
+    if by_us:
+        return ClientClosedError("the NumbersClient is closed")
+    return ClientClosedError("the http_client passed to the NumbersClient was closed")
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:

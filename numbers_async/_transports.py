@@ -105,6 +105,7 @@ def caller_http_client(http_client: object) -> httpx.AsyncClient:
     """The httpx client to send through a caller's ``httpx.AsyncClient`` or
     ``httpx2.AsyncClient`` (never closed by us)."""
     if isinstance(http_client, httpx.AsyncClient):
+        _refuse_credentials(http_client.auth)
         return http_client
     if type(http_client).__module__.split(".")[0] == "httpx2":  # no import unless it is one
         import httpx2
@@ -112,11 +113,26 @@ def caller_http_client(http_client: object) -> httpx.AsyncClient:
         from ._httpx2 import CallerHttpx2Client
 
         if isinstance(http_client, httpx2.AsyncClient):
+            _refuse_credentials(http_client.auth)
             return CallerHttpx2Client(http_client)
     raise InvalidRequestError(
         "http_client",
         f"http_client must be an httpx.AsyncClient or httpx2.AsyncClient, got {http_client!r}",
     )
+
+
+def _refuse_credentials(auth: object) -> None:
+    """A client whose ``auth=`` is Basic, Digest or .netrc credentials would replace the API
+    key's Authorization header on every request (its auth flow runs as the request is sent,
+    after the key is set): refused, not left to fail as a 401 with a valid key. A custom
+    ``Auth`` flow is the caller's; it must leave that header alone."""
+    name = type(auth).__name__
+    if name in ("BasicAuth", "DigestAuth", "NetRCAuth"):
+        raise InvalidRequestError(
+            "http_client",
+            f"http_client has auth={name}(...), which would replace the API key's Authorization "
+            "header: pass a client without auth= (a gateway's own headers can go in headers=)",
+        )
 
 
 def _missing_extra(name: str) -> InvalidRequestError:

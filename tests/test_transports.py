@@ -232,6 +232,74 @@ async def test_a_callers_client_that_reads_the_body_first(
             assert len(await client.search("US", limit=2)) == 2
 
 
+@pytest.mark.parametrize("kind", CALLER_KINDS)
+async def test_a_callers_client_with_credentials_is_refused(
+    server: LoopbackServer, kind: str
+) -> None:
+    """A client whose auth= is Basic or Digest credentials would replace the key's header
+    (a valid key then failed with 401): refused at construction, naming http_client. A custom
+    auth flow adding its own header is the caller's, and the key still goes out."""
+    engine: Any = CALLER_KINDS[kind]
+    for credentials in (engine.BasicAuth("gw", "pw"), engine.DigestAuth("gw", "pw")):
+        async with engine.AsyncClient(auth=credentials) as http:
+            with pytest.raises(InvalidRequestError, match=r"http_client has auth=\w+Auth"):
+                NumbersClient(API_KEY, base_url=server.base_url, http_client=http)
+
+    class Signed(engine.Auth):  # type: ignore[misc]
+        def auth_flow(self, request: Any) -> Any:
+            request.headers["X-Signature"] = "sig"
+            yield request
+
+    async with engine.AsyncClient(auth=Signed()) as http:
+        client = NumbersClient(API_KEY, base_url=server.base_url, http_client=http)
+        assert len(await client.search("US", limit=3)) == 3
+    headers = server.heads[-1].decode().lower().split("\r\n")
+    assert "x-signature: sig" in headers
+    assert f"authorization: bearer {API_KEY.lower()}" in headers
+
+
+@pytest.mark.parametrize("kind", CALLER_KINDS)
+@pytest.mark.parametrize("status", ["400", "502"])
+async def test_a_callers_hook_exception_is_its_own(
+    server: LoopbackServer, kind: str, status: str
+) -> None:
+    """A caller's response hook calling raise_for_status(): its HTTPStatusError reaches the
+    caller unchanged after one request, from either kind of client (httpx2's became an
+    APIConnectionError, retried, a 400 sent three times)."""
+    engine: Any = CALLER_KINDS[kind]
+
+    async def strict(response: Any) -> None:
+        response.raise_for_status()
+
+    server.script = [status] * 3
+    async with engine.AsyncClient(event_hooks={"response": [strict]}) as http:
+        client = NumbersClient(API_KEY, base_url=server.base_url, http_client=http, max_retries=2)
+        with pytest.raises(engine.HTTPStatusError):
+            await client.search("US", limit=3)
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("kind", CALLER_KINDS)
+@pytest.mark.parametrize("steps", [0, 1])
+async def test_a_callers_client_closed_as_a_search_starts(
+    server: LoopbackServer, kind: str, steps: int
+) -> None:
+    """The caller closes its client as a search starts (after 0 or 1 loop steps of it, before
+    any request is on a connection): ClientClosedError naming the http_client, never httpx's
+    raw RuntimeError "client has been closed" (the search had passed the check, then sent).
+    Closed later, with a request on its connection, httpx itself leaves that socket open."""
+    engine: Any = CALLER_KINDS[kind]
+    http = engine.AsyncClient()
+    client = NumbersClient(API_KEY, base_url=server.base_url, http_client=http)
+    assert len(await client.search("US", limit=3)) == 3  # warm: a pooled connection
+    search = asyncio.create_task(client.search("US", limit=3))
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    await http.aclose()
+    with pytest.raises(ClientClosedError, match="http_client passed to the NumbersClient"):
+        await search
+
+
 def test_http_client_must_be_an_async_client_of_httpx_or_httpx2() -> None:
     """http_client= refuses anything but an httpx or httpx2 AsyncClient, naming both."""
     with pytest.raises(InvalidRequestError, match=r"httpx2\.AsyncClient"):
