@@ -9,6 +9,7 @@ inflates at most about 1032:1: 256 KiB a slice), whatever the body claims or com
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httpx
 
@@ -30,23 +31,26 @@ class BodyTooLarge(Exception):
 
 async def read_limited(response: httpx.Response, limit: int | None) -> None:
     """Read ``response``'s body as ``aread()`` does (``response.content`` then holds it), but
-    raise BodyTooLarge as soon as the decoded body passes ``limit`` (None: no limit)."""
-    if limit is None or response.is_stream_consumed:  # no limit, or already in memory
-        await response.aread()
+    raise BodyTooLarge as soon as the decoded body passes ``limit`` (None: no limit). Unlike
+    ``aread()``, it leaves the response open: its caller closes it outside the attempt's time
+    limit (_request.py), as a cancellation inside httpcore 1.x's close leaks the connection."""
+    if response.is_stream_consumed:  # already in memory: a caller's client read it
         if limit is not None and len(response.content) > limit:
             raise BodyTooLarge(response, limit)
         return
+    stream = cast(httpx.AsyncByteStream, response.stream)  # an AsyncClient's response
     decoder = response._get_content_decoder()  # httpx's, as aread() would use
-    encoded = "content-encoding" in response.headers
+    sliced = limit is not None and "content-encoding" in response.headers
     parts: list[bytes] = []
     size = 0
+    response.is_stream_consumed = True
     try:
-        async for raw in response.aiter_raw():
-            step = _RAW_SLICE if encoded else len(raw) or 1
+        async for raw in stream:  # not aiter_raw(), which closes the response
+            step = _RAW_SLICE if sliced else len(raw) or 1
             for start in range(0, len(raw), step):
-                part = decoder.decode(raw[start : start + step] if encoded else raw)
+                part = decoder.decode(raw[start : start + step] if sliced else raw)
                 size += len(part)
-                if size > limit:
+                if limit is not None and size > limit:
                     raise _too_large(response, limit, parts)
                 parts.append(part)
     except (httpx.TransportError, asyncio.CancelledError):  # cut short, or stalled past a
@@ -54,7 +58,7 @@ async def read_limited(response: httpx.Response, limit: int | None) -> None:
             response._content = b"".join(parts)
         raise
     part = decoder.flush()
-    if size + len(part) > limit:
+    if limit is not None and size + len(part) > limit:
         raise _too_large(response, limit, parts)
     parts.append(part)
     response._content = b"".join(parts)  # what aread() sets: .content and .json() read it

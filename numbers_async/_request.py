@@ -481,31 +481,38 @@ class Requester:
         with what came of it: the status decides, as for a broken gzip body (a 401 is not
         retried as a dropped connection would be)."""
         response = None
+        undecodable = None
         try:
-            async with asyncio.timeout(self.attempt_limit):
-                if first:
-                    response = await send_watched(self.http, request)
-                else:
-                    response = await self.http.send(request, stream=True)
-                try:
-                    await read_limited(response, self.max_response_bytes)
-                except httpx.DecodingError as exc:
-                    return response, exc
-                except httpx.TransportError:
-                    if response.is_success:
-                        raise
-                finally:
-                    await response.aclose()
-                    # httpx's stream refers back to its response: a cycle only the garbage
-                    # collector frees, whose full passes over thousands of searches stall the
-                    # event loop. The body is read; nothing reads the stream again.
-                    response.stream = _SPENT
-        except TimeoutError:
-            if response is None or response.is_success:
-                raise httpx.ReadTimeout(
-                    f"the whole attempt took more than {self.attempt_limit} s", request=request
-                ) from None
-        return response, None
+            try:
+                async with asyncio.timeout(self.attempt_limit):
+                    if first:
+                        response = await send_watched(self.http, request)
+                    else:
+                        response = await self.http.send(request, stream=True)
+                    try:
+                        await read_limited(response, self.max_response_bytes)
+                    except httpx.DecodingError as exc:
+                        undecodable = exc
+                    except httpx.TransportError:
+                        if response.is_success:
+                            raise
+            except TimeoutError:
+                if response is None or response.is_success:
+                    raise httpx.ReadTimeout(
+                        f"the whole attempt took more than {self.attempt_limit} s",
+                        request=request,
+                    ) from None
+        finally:
+            if response is not None:
+                # Closed outside the time limit: firing inside httpcore 1.x's close (its lock's
+                # checkpoint), it left the connection busy for good (1 in 10-17 attempts the
+                # limit ended, on a loaded loop).
+                await response.aclose()
+                # httpx's stream refers back to its response: a cycle only the garbage
+                # collector frees, whose full passes over thousands of searches stall the
+                # event loop. The body is read; nothing reads the stream again.
+                response.stream = _SPENT
+        return response, undecodable
 
 
 _SPENT = httpx.ByteStream(b"")

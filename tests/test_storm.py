@@ -98,3 +98,30 @@ async def test_a_caller_cancelled_while_its_response_closes_leaks_no_connection(
             assert await until(lambda: connections_in_use(client) == 0, within=2.0)
             assert len(await asyncio.wait_for(client.search("US", limit=1), 5)) == 1
         await options_client(client).aclose()
+
+
+@pytest.mark.parametrize("engine", ["httpx", "caller-httpx"])
+async def test_the_attempt_limit_passing_as_a_response_closes_leaks_no_connection(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt's time limit passes while its response closes (here: the close waits
+    0.4 s, past the 0.3 s limit): the response is closed outside the limit, so the limit
+    cannot fire inside httpcore 1.x's close, where it left the connection busy for good (1 in
+    10-17 attempts the limit ended, on a loaded loop); the search keeps its page."""
+    held: list[str] = []
+    trace = _cancel._Detached.trace
+
+    async def holding_trace(attempt: _cancel._Detached, name: str, info: dict[str, Any]) -> None:
+        await trace(attempt, name, info)
+        if name == "http11.response_closed.started" and not held:
+            held.append(name)
+            await asyncio.sleep(0.4)
+
+    monkeypatch.setattr(_cancel._Detached, "trace", holding_trace)
+    async with serve(LoopbackServer()) as server:
+        client = engine_client(engine, server.base_url, timeout=0.3, max_retries=0)
+        async with client:
+            assert len(await client.search("US", limit=1)) == 1
+            assert held == ["http11.response_closed.started"]
+            assert await until(lambda: connections_in_use(client) == 0, within=2.0)
+        await options_client(client).aclose()
