@@ -38,16 +38,16 @@ def per_search(without: int, with_n: int, n: int) -> float:
     return (with_n - without) / n
 
 
-def count(base_url: str, variant: str, n: int) -> int:
-    """Instructions of one fresh client process running ``n`` searches after the warm-up."""
-    job = {
-        "base_url": base_url,
-        "variant": variant,
-        "label": variant,
-        "workload": "sequential",
-        "n": n,
-        "warmup": WARM_UP,
-    }
+def count(base_url: str, variant: str, n: int, concurrency: int | None = None) -> int:
+    """Instructions of one fresh client process running ``n`` searches after the warm-up.
+
+    With ``concurrency``, W2's job (``n`` searches by that many tasks) instead of W1's.
+    """
+    job: dict[str, object] = {"base_url": base_url, "variant": variant, "label": variant, "n": n}
+    if concurrency is None:
+        job.update(workload="sequential", warmup=WARM_UP)
+    else:
+        job.update(workload="concurrent", concurrency=concurrency)
     done = subprocess.run(
         [
             "valgrind",
@@ -73,15 +73,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__)
     parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("--n", type=int, default=100, help="searches counted (default 100)")
+    parser.add_argument(
+        "--concurrency", type=int, help="run W2's job with this many tasks instead of W1's"
+    )
     args = parser.parse_args()
     server = Server(None)
     try:
-        without = count(server.base_url, args.variant, 0)
-        with_n = count(server.base_url, args.variant, args.n)
+        without = count(server.base_url, args.variant, 0, args.concurrency)
+        with_n = count(server.base_url, args.variant, args.n, args.concurrency)
     finally:
         server.close()
     figure = per_search(without, with_n, args.n)
-    print(f"{args.variant}: {figure / 1e6:.3f} M instructions per search (n={args.n})")
+    shape = "" if args.concurrency is None else f", {args.concurrency} in flight"
+    print(f"{args.variant}: {figure / 1e6:.3f} M instructions per search (n={args.n}{shape})")
 
 
 if __name__ == "__main__":

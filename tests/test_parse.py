@@ -46,12 +46,23 @@ WRONG: dict[str, Any] = {
 }
 
 
+def _sample(json_type: str, name: str) -> Any:
+    """A value of ``json_type`` telling its field apart (a string holds the field's name), so a
+    model built with its fields in the wrong order differs."""
+    if json_type == "string":
+        return name
+    if json_type in ("integer", "number"):
+        return SAMPLES[json_type] + len(name)
+    return SAMPLES[json_type]
+
+
 def valid_number() -> dict[str, Any]:
-    """A number with every declared field at a value of its type (arrays of one item)."""
+    """A number with every declared field at a value of its type (arrays of one item), each
+    field's value its own."""
     number: dict[str, Any] = {}
     for field in NUMBER_FIELDS:
-        value = SAMPLES[field.type]
-        number[field.name] = [SAMPLES[field.items]] if field.items else value
+        value = _sample(field.type, field.name)
+        number[field.name] = [_sample(field.items, field.name)] if field.items else value
     return number
 
 
