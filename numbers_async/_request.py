@@ -385,7 +385,7 @@ class Requester:
         options = self.options
         extra = request.get("headers")
         if extra:  # a search's extra_headers (never the key's header: refused by validation)
-            options = {**options, "headers": {**options.get("headers", {}), **extra}}
+            options = {**options, "headers": _with_headers(options.get("headers"), extra)}
         try:
             return self.http.build_request(request["method"], url, **options)
         except UnicodeEncodeError as exc:
@@ -525,6 +525,14 @@ def _asked(request: dict[str, Any]) -> int | None:
     if isinstance(limit, str) and limit.isdigit():
         return int(limit)
     return limit if type(limit) is int else None
+
+
+def _with_headers(headers: httpx.Headers | None, extra: dict[str, str]) -> httpx.Headers:
+    """``headers`` (a caller's client's: the key's among them) and ``extra``, in a copy of the
+    same masking type: a plain dict would show the key in a traceback's locals."""
+    merged = httpx.Headers() if headers is None else type(headers)(headers)
+    merged.update(extra)
+    return merged
 
 
 def _unencodable(exc: UnicodeEncodeError, attempts: int) -> APIConnectionError:

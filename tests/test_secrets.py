@@ -10,6 +10,8 @@ from contextlib import AsyncExitStack
 from typing import Any, cast
 
 import aiohttp
+import httpx
+import httpx2
 import pytest
 from cli_support import COMMAND, clean_env
 from helpers import SleepRecorder
@@ -300,3 +302,20 @@ async def test_the_command_line_never_prints_the_key() -> None:
     secret = SECRET.encode()
     leaks = [run[:2] for run, (out, err) in zip(runs, outputs, strict=True) if secret in out + err]
     assert leaks == []
+
+
+@pytest.mark.parametrize("kind", ["httpx", "httpx2"])
+async def test_extra_headers_through_a_callers_client_keep_the_key_out_of_frame_locals(
+    kind: str,
+) -> None:
+    """A caller's client gets the key's header per request: merged with a search's
+    extra_headers, it stays masked in the locals of a failing request's frames (a cookie the
+    client cannot encode fails its building)."""
+    module: Any = httpx2 if kind == "httpx2" else httpx
+    http_client = module.AsyncClient(cookies={"lb": "café"})
+    async with NumbersClient(SECRET, base_url=REFUSED, http_client=http_client) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.search("US", extra_headers={"X-Request-Id": "r-1"})
+    await http_client.aclose()
+    assert "cannot encode" in str(caught.value)
+    assert [text for text in renderings(caught.value) if SECRET in text] == []
