@@ -33,7 +33,7 @@ from ._tracing import tracing_hooks
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError
-from .hooks import Hooks, HookSet, SearchInfo
+from .hooks import EVENTS, Hooks, HookSet, SearchInfo, observer
 
 USER_AGENT = f"numbers-async/{__version__} python-httpx/{httpx.__version__}"
 
@@ -376,7 +376,7 @@ def _check_hooks(hooks: object) -> list[object]:
         raise InvalidRequestError("hooks", f"hooks must be a list of Hooks, got {hooks!r}")
     checked = list(hooks)
     for hook in checked:
-        if not any(callable(getattr(hook, name, None)) for name in vars(Hooks) if name[0] != "_"):
+        if not any(observer(hook, event) is not None for event in EVENTS):
             raise InvalidRequestError(
                 "hooks", f"each hook must implement a numbers_async.hooks.Hooks method: {hook!r}"
             )

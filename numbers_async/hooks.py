@@ -16,7 +16,7 @@ hooks add (the trace context, for instance).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
@@ -123,22 +123,29 @@ class Hooks:
         """A search ended: with its result, its error, or closed early by its caller."""
 
 
-_EVENTS = ("search_started", "request_sent", "attempt_ended", "retry_scheduled", "search_finished")
+EVENTS = ("search_started", "request_sent", "attempt_ended", "retry_scheduled", "search_finished")
+
+
+def observer(hook: object, event: str) -> Callable[..., None] | None:
+    """What ``hook`` has for ``event``, or None if it does not observe it: no callable of that
+    name, or ``Hooks``' own no-op. Looked up on the hook itself, as it will be called (a
+    ``Mock(spec=Hooks)`` or an object with the methods as attributes observes too)."""
+    method = getattr(hook, event, None)
+    if not callable(method) or getattr(method, "__func__", None) is getattr(Hooks, event):
+        return None
+    return cast(Callable[..., None], method)
 
 
 class HookSet:
     """The bound methods hooks override, per event: events nobody observes cost nothing."""
 
-    __slots__ = ("hooks", *_EVENTS)
+    __slots__ = ("hooks", *EVENTS)
 
     def __init__(self, hooks: Iterable[object]) -> None:
         self.hooks = tuple(hooks)
-        for event in _EVENTS:
-            base = getattr(Hooks, event)
+        for event in EVENTS:
             bound = tuple(
-                getattr(hook, event)
-                for hook in self.hooks
-                if getattr(type(hook), event, base) is not base
+                method for hook in self.hooks if (method := observer(hook, event)) is not None
             )
             setattr(self, event, bound)
 

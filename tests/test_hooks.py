@@ -7,7 +7,9 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
+from unittest.mock import Mock
 
 import httpx
 import pytest
@@ -180,9 +182,42 @@ async def test_a_duck_typed_hook_works_and_a_failing_one_propagates(
         await make_client(ok, hooks=[Broken()]).search("US", limit=1)
 
 
-@pytest.mark.parametrize("hooks", [object(), [object()], "hooks", [lambda event: None]])
+def _attribute_hook(calls: list[int]) -> object:
+    """A Hooks subclass whose method is set on the instance."""
+
+    class Assigned(Hooks):
+        def __init__(self) -> None:
+            self.request_sent = lambda attempt: calls.append(attempt.number)  # type: ignore[method-assign]
+
+    return Assigned()
+
+
+HOOKS_ON_INSTANCES: dict[str, Callable[[list[int]], object]] = {
+    "namespace": lambda calls: SimpleNamespace(
+        request_sent=lambda attempt: calls.append(attempt.number)
+    ),
+    "mock": lambda calls: Mock(
+        spec=Hooks, request_sent=Mock(side_effect=lambda attempt: calls.append(attempt.number))
+    ),
+    "attribute": _attribute_hook,
+}
+
+
+@pytest.mark.parametrize("kind", list(HOOKS_ON_INSTANCES))
+async def test_a_hook_method_on_the_instance_is_called(make_client: MakeClient, kind: str) -> None:
+    """A method the hook has as an attribute (a SimpleNamespace, a Mock(spec=Hooks), one
+    assigned in __init__) is called like one its class defines (it was accepted, then never
+    called)."""
+    calls: list[int] = []
+    ok = lambda request: httpx.Response(200, json=PAGE)  # noqa: E731
+    await make_client(ok, hooks=[HOOKS_ON_INSTANCES[kind](calls)]).search("US", limit=1)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("hooks", [object(), [object()], "hooks", [lambda event: None], [Hooks()]])
 def test_hooks_must_be_hook_objects(hooks: object) -> None:
-    """hooks is a list of objects with Hooks methods; anything else names the argument."""
+    """hooks is a list of objects with Hooks methods of their own (Hooks' no-ops observe
+    nothing); anything else names the argument."""
     with pytest.raises(InvalidRequestError) as caught:
         NumbersClient(API_KEY, base_url="http://numbers.test", hooks=hooks)  # type: ignore[arg-type]
     assert caught.value.argument == "hooks"
