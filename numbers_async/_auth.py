@@ -34,6 +34,10 @@ class Secret:
     def __reduce__(self) -> NoReturn:
         raise TypeError("the API key is never pickled")
 
+    def kind(self) -> str:
+        """The key's type name, for a message (never its value)."""
+        return type(self._value).__name__
+
     def is_text(self) -> bool:
         """Whether the key is a non-empty string (checked before ``reveal()``)."""
         return isinstance(self._value, str) and bool(self._value)

@@ -21,9 +21,15 @@ def _non_negative(budget: object, field: attrs.Attribute[Any], value: object) ->
     check.non_negative(field.name, value)
 
 
-def _positive(budget: object, field: attrs.Attribute[Any], value: object) -> None:
-    if check.non_negative(field.name, value) == 0:
-        raise InvalidRequestError(field.name, f"{field.name} must be > 0, got {value!r}")
+SHORTEST_WINDOW = 0.001  # seconds: a shorter one would count nothing (and overflow the clock)
+
+
+def _window(budget: object, field: attrs.Attribute[Any], value: object) -> None:
+    if check.non_negative(field.name, value) < SHORTEST_WINDOW:
+        raise InvalidRequestError(
+            field.name,
+            f"{field.name} must be at least {SHORTEST_WINDOW} seconds, got {check.shown(value)}",
+        )
 
 
 @attrs.frozen
@@ -32,7 +38,7 @@ class RetryBudget:
     retries at most ``ratio`` times its first attempts plus ``min_per_second * window``. Counts
     are kept in tenths of the window, each forgotten as a whole (as Finagle's): a retry or first
     attempt leaves the account 0.9 to 1.0 ``window`` after it, so 0.9 window may see up to twice
-    the floor.
+    the floor. ``window`` is at least a millisecond.
 
     The defaults were measured (README, "Running in a service"): a flapping provider (20 %
     502s, 5 % dropped connections, 2 % stalls) still sees 100 % of searches succeed, while a
@@ -41,7 +47,7 @@ class RetryBudget:
 
     ratio: float = attrs.field(default=0.5, validator=_non_negative)
     min_per_second: float = attrs.field(default=2.0, validator=_non_negative)
-    window: float = attrs.field(default=30.0, validator=_positive)
+    window: float = attrs.field(default=30.0, validator=_window)
 
 
 class RetryLedger:

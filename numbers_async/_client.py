@@ -126,7 +126,8 @@ class NumbersClient:
         self._derived = False
         if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
             raise InvalidRequestError(
-                "retry_budget", f"retry_budget must be a RetryBudget or None, got {retry_budget!r}"
+                "retry_budget",
+                f"retry_budget must be a RetryBudget or None, got {check.shown(retry_budget)}",
             )
         hook_set = HookSet([*tracing_hooks(), LogHooks(), *_check_hooks(hooks)])
         headers = request_headers(key, USER_AGENT)
@@ -358,7 +359,7 @@ def _retry_policy(
         policy = RetryPolicy()
     elif not isinstance(policy, RetryPolicy):
         raise InvalidRequestError(
-            "retry_policy", f"retry_policy must be a RetryPolicy, got {policy!r}"
+            "retry_policy", f"retry_policy must be a RetryPolicy, got {check.shown(policy)}"
         )
     changes: dict[str, Any] = {}
     if max_retries is not None:
@@ -373,11 +374,14 @@ def _retry_policy(
 def _check_hooks(hooks: object) -> list[object]:
     """The hooks given, each an object with at least one ``Hooks`` method."""
     if isinstance(hooks, str | bytes) or not isinstance(hooks, Iterable):
-        raise InvalidRequestError("hooks", f"hooks must be a list of Hooks, got {hooks!r}")
+        raise InvalidRequestError(
+            "hooks", f"hooks must be a list of Hooks, got {check.shown(hooks)}"
+        )
     checked = list(hooks)
     for hook in checked:
         if not any(observer(hook, event) is not None for event in EVENTS):
             raise InvalidRequestError(
-                "hooks", f"each hook must implement a numbers_async.hooks.Hooks method: {hook!r}"
+                "hooks",
+                f"each hook must implement a numbers_async.hooks.Hooks method: {check.shown(hook)}",
             )
     return checked

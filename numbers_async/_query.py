@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import typing
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from numbers_api.api.default import search_available_numbers
 
 from . import _validation as check
 from ._filters import SearchFilters
+from .errors import InvalidRequestError
 
 # Filters with a friendlier form than the spec's (a list of features); others are checked
 # against the spec as they are.
@@ -44,19 +46,24 @@ class Query:
     ) -> Query:
         """Each argument checked and normalised; InvalidRequestError names the first bad one."""
         checked = []
+        sizes = {}  # characters each argument puts in the query, for _check_length
         for name, value in filters.items():
             if name not in SearchFilters.__annotations__:
                 raise TypeError(f"search() got an unexpected keyword argument {name!r}")
             value = _NORMALISE.get(name, _spec_checked(name))(value)
             if value is not None:
                 checked.append((name, _wire_value(name, value)))
-        return cls(
+                sizes[name] = str(value)
+        query = cls(
             country_code=check.country_code(country_code),
             limit=check.limit(limit),
             filters=tuple(checked),
             extra_query=check.extra_query(extra_query),
             extra_headers=check.extra_headers(extra_headers),
         )
+        sizes["extra_query"] = "".join(name + value for name, value in query.extra_query)
+        _check_length(sizes)
+        return query
 
     def request(self, size: int) -> dict[str, Any]:
         """The generated endpoint's request for a page of ``size`` numbers (with the extra
@@ -69,6 +76,26 @@ class Query:
         if self.extra_headers:
             request["headers"] = dict(self.extra_headers)
         return request
+
+
+QUERY_MOST = 60_000
+"""Characters of arguments a query may carry, encoded: httpx refuses a URL whose query is over
+65,536 (``InvalidURL``), which left search() with a raw httpx error."""
+
+
+def _check_length(texts: dict[str, str]) -> None:
+    """InvalidRequestError naming the longest argument when ``texts`` (each argument's
+    characters in the query) would encode to more than QUERY_MOST characters."""
+    if sum(map(len, texts.values())) * 12 <= QUERY_MOST:  # a character encodes to 12 at most
+        return
+    encoded = {name: len(urllib.parse.quote(text, safe="")) for name, text in texts.items()}
+    if sum(encoded.values()) > QUERY_MOST:
+        longest = max(encoded, key=encoded.__getitem__)
+        raise InvalidRequestError(
+            longest,
+            f"{longest} is too long: the query would be over {QUERY_MOST:,} characters "
+            f"({encoded[longest]:,} of them {longest}'s, URL-encoded)",
+        )
 
 
 def _spec_checked(name: str) -> Callable[[object], object]:

@@ -16,7 +16,8 @@ from ._filters import SearchFilters
 from ._timeouts import Timeouts
 from .errors import InvalidRequestError
 
-_FEATURE = re.compile(r"[^\s,]+")
+# No whitespace, comma, control character or lone surrogate (which UTF-8 cannot encode).
+_FEATURE = re.compile(r"[^\s,\x00-\x1f\x7f\ud800-\udfff]+")
 _KEY = re.compile(r"[\x21-\x7e]+")  # visible ASCII: anything else breaks or forges the header
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # no CR/LF: nothing can be smuggled in
@@ -24,6 +25,21 @@ _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")  # no CR/LF: nothing can be smuggl
 _RESERVED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
 )
+
+
+SHOWN_MOST = 200  # characters of a refused value an error message repeats
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to SHOWN_MOST characters; never raises (an int
+    of over 4,300 digits has no repr in CPython 3.11+, a caller's object may raise)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"a value of type {type(value).__name__} that cannot be shown"
+    if len(text) <= SHOWN_MOST:
+        return text
+    return f"{text[:SHOWN_MOST]}... ({len(text):,} characters)"
 
 
 def parameter(name: str, value: object, given: object = None) -> object:
@@ -35,9 +51,9 @@ def parameter(name: str, value: object, given: object = None) -> object:
         return None
     problem = _spec.violation(param, value)
     if problem is not None:
-        shown = value if given is None else given
+        passed = value if given is None else given
         about = f" ({param.description})" if param.description else ""
-        raise InvalidRequestError(name, f"{name} {problem}{about}, got {shown!r}")
+        raise InvalidRequestError(name, f"{name} {problem}{about}, got {shown(passed)}")
     return value
 
 
@@ -61,14 +77,15 @@ def features(value: object) -> str | None:
     else:
         raise InvalidRequestError(
             "features",
-            f"features must be a list of names or a comma-separated string, got {value!r}",
+            f"features must be a list of names or a comma-separated string, got {shown(value)}",
         )
     for name in names:
         if not isinstance(name, str) or not _FEATURE.fullmatch(name):
             raise InvalidRequestError(
                 "features",
-                "features: each name must be a non-empty string without whitespace or commas, "
-                f"got {name!r} in {value!r}",
+                "features: each name must be a non-empty string without whitespace, commas or "
+                "control characters, "
+                f"got {shown(name)} in {shown(value)}",
             )
     cleaned = dict.fromkeys(str(name).lower() for name in names)
     return ",".join(cleaned) or None
@@ -90,6 +107,8 @@ def limit(value: object) -> int:
 def api_key(key: Secret) -> None:
     """A non-empty key of visible ASCII characters; the message never repeats the key, and no
     local here holds it (a traceback's frames show only the masked ``Secret``)."""
+    if key.kind() not in ("str", "NoneType"):
+        raise InvalidRequestError("api_key", f"api_key must be a str, got {key.kind()}")
     if not key.is_text():
         raise InvalidRequestError(
             "api_key", "api_key is missing: pass api_key= or set NUMBERS_API_KEY"
@@ -106,7 +125,9 @@ def base_url(value: object) -> str:
 
     A query or fragment would swallow the endpoint's path and credentials in the URL would
     show in every repr, so all three are refused (and credentials are never echoed)."""
-    if not isinstance(value, str) or not value:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequestError("base_url", f"base_url must be a str, got {type(value).__name__}")
+    if not value:
         raise InvalidRequestError(
             "base_url", "base_url is missing: pass base_url= or set NUMBERS_BASE_URL"
         )
@@ -146,13 +167,13 @@ def timeout(value: object) -> httpx.Timeout:
         if not all(_finite_number(part) and part > 0 for part in parts):
             raise InvalidRequestError(
                 "timeout",
-                f"timeout must set every part to finite seconds > 0, got {value!r}",
+                f"timeout must set every part to finite seconds > 0, got {shown(value)}",
             )
         return value
     if not _finite_number(value) or not value > 0:
         raise InvalidRequestError(
             "timeout",
-            f"timeout must be finite seconds > 0 or a Timeouts, got {value!r}",
+            f"timeout must be finite seconds > 0 or a Timeouts, got {shown(value)}",
         )
     return httpx.Timeout(float(value))
 
@@ -169,14 +190,29 @@ def attempt_limit(value: float | Timeouts | httpx.Timeout) -> float:
 
 
 def _finite_number(value: object) -> TypeGuard[float]:
-    """An int or float (not bool) that is neither infinite nor NaN."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """An int or float (not bool) that is neither infinite nor NaN, nor an int beyond a
+    float's range (``math.isfinite`` raises OverflowError on one)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can go in a URL: a lone surrogate has no UTF-8 encoding."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def int_at_least(name: str, value: object, minimum: int) -> int:
     """An int (bool refused) >= ``minimum``: limit, page_concurrency, max_retries."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidRequestError(name, f"{name} must be an int >= {minimum}, got {value!r}")
+        raise InvalidRequestError(name, f"{name} must be an int >= {minimum}, got {shown(value)}")
     return value
 
 
@@ -188,14 +224,16 @@ def max_response_bytes(value: object) -> int | None:
 def non_negative(name: str, value: object) -> float:
     """A finite number >= 0 (retry settings)."""
     if not _finite_number(value) or not value >= 0:
-        raise InvalidRequestError(name, f"{name} must be a finite number >= 0, got {value!r}")
+        raise InvalidRequestError(name, f"{name} must be a finite number >= 0, got {shown(value)}")
     return float(value)
 
 
 def share(name: str, value: object) -> float:
     """A finite number from 0 (inclusive) to 1 (exclusive): a fraction of something."""
     if not _finite_number(value) or not 0 <= value < 1:
-        raise InvalidRequestError(name, f"{name} must be a number from 0 to below 1, got {value!r}")
+        raise InvalidRequestError(
+            name, f"{name} must be a number from 0 to below 1, got {shown(value)}"
+        )
     return float(value)
 
 
@@ -207,28 +245,31 @@ def extra_query(value: object) -> tuple[tuple[str, str], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise InvalidRequestError(
-            "extra_query", f"extra_query must be a mapping of names to values, got {value!r}"
+            "extra_query", f"extra_query must be a mapping of names to values, got {shown(value)}"
         )
     exposed = {param.name: param.python_name for param in _spec.PARAMETERS.values()}
     pairs = []
     for name, item in value.items():
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name or not _utf8(name):
             raise InvalidRequestError(
-                "extra_query", f"extra_query names must be non-empty strings, got {name!r}"
+                "extra_query",
+                f"extra_query names must be non-empty strings UTF-8 can encode, got {shown(name)}",
             )
         if name in exposed and exposed[name] in _exposed_arguments():
             raise InvalidRequestError(
                 "extra_query",
-                f"extra_query must not set {name!r}: pass the {exposed[name]} argument instead",
+                f"extra_query must not set {shown(name)}: pass the {exposed[name]} argument "
+                "instead",
             )
         if isinstance(item, bool):
             text = "true" if item else "false"
-        elif isinstance(item, str) or (_finite_number(item) and not isinstance(item, bool)):
+        elif (isinstance(item, str) and _utf8(item)) or _finite_number(item):
             text = str(item)
         else:
             raise InvalidRequestError(
                 "extra_query",
-                f"extra_query[{name!r}] must be a str, int, float or bool, got {item!r}",
+                f"extra_query[{shown(name)}] must be a str (UTF-8 encodable), a finite int or "
+                f"float, or a bool, got {shown(item)}",
             )
         pairs.append((name, text))
     return tuple(pairs)
@@ -241,13 +282,14 @@ def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise InvalidRequestError(
-            "extra_headers", f"extra_headers must be a mapping of names to strings, got {value!r}"
+            "extra_headers",
+            f"extra_headers must be a mapping of names to strings, got {shown(value)}",
         )
     pairs = []
     for name, item in value.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise InvalidRequestError(
-                "extra_headers", f"extra_headers: {name!r} is not a valid header name"
+                "extra_headers", f"extra_headers: {shown(name)} is not a valid header name"
             )
         lowered = name.lower()
         if lowered == KEY_HEADER:
@@ -262,7 +304,7 @@ def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
         if not isinstance(item, str) or not _HEADER_VALUE.fullmatch(item):
             raise InvalidRequestError(
                 "extra_headers",
-                f"extra_headers[{name!r}] must be a string of visible ASCII, spaces or tabs",
+                f"extra_headers[{shown(name)}] must be a string of visible ASCII, spaces or tabs",
             )
         pairs.append((name, item))
     return tuple(pairs)
@@ -279,6 +321,6 @@ def deadline(value: object) -> float | None:
         return None
     if not _finite_number(value) or not value > 0:
         raise InvalidRequestError(
-            "deadline", f"deadline must be finite seconds > 0 or None, got {value!r}"
+            "deadline", f"deadline must be finite seconds > 0 or None, got {shown(value)}"
         )
     return float(value)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from helpers import API_KEY, BASE_URL, numbers_body
 
-from numbers_async import InvalidRequestError, NumbersClient, Timeouts
+from numbers_async import InvalidRequestError, NumbersClient, RetryBudget, Timeouts
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -38,6 +38,9 @@ INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("features", {"features": 5}),
     ("features", {"features": {"sms"}}),
     ("features", {"features": ["sms\tvoice"]}),
+    ("features", {"features": ["\ud800"]}),  # a lone surrogate: UTF-8 cannot encode it
+    ("features", {"features": "sms,\udc80"}),
+    ("features", {"features": ["s\x00ms"]}),
     ("area_code", {"area_code": "41a"}),
     ("area_code", {"area_code": "123456789"}),
     ("area_code", {"area_code": ""}),
@@ -47,11 +50,24 @@ INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("argument", "kwargs"), INVALID_SEARCHES)
+# Refused with the value in the message only in part (an entry of the mapping, or not at all).
+PARTLY_SHOWN: list[tuple[str, dict[str, Any]]] = [
+    ("extra_query", {"extra_query": {"\udc80": "x"}}),
+    ("extra_query", {"extra_query": {"x": "\ud800"}}),
+    ("extra_query", {"extra_query": {"x": 10**400}}),  # beyond a float: OverflowError escaped
+    ("extra_query", {"extra_query": {"x": 10**5000}}),  # no repr at all (over 4,300 digits)
+    # a query over httpx's bound: a raw httpx.InvalidURL escaped
+    ("extra_query", {"extra_query": {"x": "a" * 1_000_000}}),
+    ("features", {"features": [f"f{n}" for n in range(20_000)]}),
+]
+
+
+@pytest.mark.parametrize(("argument", "kwargs"), [*INVALID_SEARCHES, *PARTLY_SHOWN])
 async def test_invalid_search_arguments_fail_before_any_request(
     make_client: MakeClient, argument: str, kwargs: dict[str, Any]
 ) -> None:
-    """Each invalid argument raises InvalidRequestError naming it; nothing is sent."""
+    """Each invalid argument raises InvalidRequestError naming it, with at most 200
+    characters of its value; nothing is sent."""
     sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -68,7 +84,9 @@ async def test_invalid_search_arguments_fail_before_any_request(
             pass
     assert caught.value.argument == argument
     assert argument in str(caught.value)
-    assert repr(kwargs[argument])[:20] in str(caught.value)
+    if (argument, kwargs) not in PARTLY_SHOWN:
+        assert repr(kwargs[argument])[:20] in str(caught.value)
+    assert len(str(caught.value)) < 600
     assert sent == []
     assert isinstance(caught.value, ValueError)
 
@@ -109,6 +127,12 @@ INVALID_CLIENTS: list[tuple[str, dict[str, Any]]] = [
     ("retry_max_delay", {"retry_max_delay": float("nan")}),
     ("retry_max_delay", {"retry_max_delay": "8"}),
     ("retry_policy", {"retry_policy": {"max_retries": 2}}),
+    ("timeout", {"timeout": 10**400}),  # beyond a float: OverflowError escaped
+    ("timeout", {"timeout": 10**5000}),  # no repr: ValueError escaped building the message
+    ("deadline", {"deadline": 10**400}),
+    ("retry_max_delay", {"retry_max_delay": 10**400}),
+    ("api_key", {"api_key": b"sk_live_abc"}),  # said "missing"
+    ("base_url", {"base_url": b"http://numbers.test"}),
     ("http_client", {"http_client": object()}),
 ]
 
@@ -135,7 +159,23 @@ async def test_invalid_client_arguments_fail_at_construction(
             NumbersClient(**options)
     assert caught.value.argument == argument
     assert argument in str(caught.value)
+    assert "missing" not in str(caught.value) or kwargs[argument] in ("", None)
     assert sent == []
+
+
+@pytest.mark.parametrize("window", [0, 1e-308, 0.0009])
+def test_a_retry_budget_window_under_a_millisecond_is_refused(window: float) -> None:
+    """1e-308 was accepted, then the client's construction raised OverflowError."""
+    with pytest.raises(InvalidRequestError) as caught:
+        RetryBudget(window=window)
+    assert caught.value.argument == "window"
+
+
+def test_a_huge_deadline_in_with_options_is_refused() -> None:
+    client = NumbersClient(API_KEY, base_url=BASE_URL)
+    with pytest.raises(InvalidRequestError) as caught:
+        client.with_options(deadline=10**400)
+    assert caught.value.argument == "deadline"
 
 
 def test_credentials_in_base_url_are_not_repeated() -> None:
