@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
 
 from ._retry_after import parse_retry_after
 
@@ -141,17 +142,18 @@ class APIStatusError(NumbersError):
         provider_code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        mask = _KeyMask(response)
         self.response = response
         self.status_code = response.status_code
-        self.headers = ResponseHeaders(response.headers.multi_items())
-        self.body = _content(response) or b""
+        self.headers = mask.headers(response)
+        self.body = mask.body(response)
         self.attempts = attempts
-        self.tracking_id = tracking_id
-        self.code = code
-        self.message = message
-        self.fix = fix
-        self.provider = provider
-        self.provider_code = provider_code
+        self.tracking_id = mask.field(tracking_id)
+        self.code = mask.field(code)
+        self.message = mask.field(message)
+        self.fix = mask.field(fix)
+        self.provider = mask.field(provider)
+        self.provider_code = mask.field(provider_code)
         self.retry_after = retry_after
         super().__init__(self._describe(response))
 
@@ -223,11 +225,13 @@ class ResponseValidationError(NumbersError):
 
     def __init__(self, problem: str, *, response: httpx.Response | None, attempts: int) -> None:
         status = response.status_code if response is not None else None
+        mask = _KeyMask(response)
+        problem = mask.text(problem)
         super().__init__(f"{status or 'undecodable'} response body is invalid: {problem}")
         self.response = response
         self.status_code = status
-        self.headers = ResponseHeaders(() if response is None else response.headers.multi_items())
-        self.body = (None if response is None else _content(response)) or b""
+        self.headers = mask.headers(response)
+        self.body = mask.body(response)
         self.problem = problem
         self.attempts = attempts
 
@@ -262,6 +266,43 @@ def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatus
         retry_after=retry_after,
         **_read_error_body(_content(response)),
     )
+
+
+class _KeyMask:
+    """Masks the API key the request of ``response`` carried wherever a server echoes it back
+    (an error message quoting the Authorization header): the error's fields, headers and body
+    then show ``[secure]``, as its str, repr, pickle and the CLI do. ``response`` keeps it."""
+
+    def __init__(self, response: httpx.Response | None) -> None:
+        self._key: str | None = None
+        try:
+            sent = None if response is None else response.request.headers.get(AUTH_HEADER)
+        except RuntimeError:  # a response built without a request
+            sent = None
+        if sent is not None and sent.startswith(AUTH_PREFIX):
+            key = sent[len(AUTH_PREFIX) :]
+            # A key of a few characters is left: masking it would garble every word holding them.
+            self._key = key if len(key) >= _MASKED_KEY_MIN else None
+
+    def text(self, text: str) -> str:
+        return text if self._key is None else text.replace(self._key, _MASKED)
+
+    def field(self, text: str | None) -> str | None:
+        return None if text is None else self.text(text)
+
+    def body(self, response: httpx.Response | None) -> bytes:
+        content = (None if response is None else _content(response)) or b""
+        if self._key is None:
+            return content
+        return content.replace(self._key.encode(), _MASKED.encode())
+
+    def headers(self, response: httpx.Response | None) -> ResponseHeaders:
+        items = () if response is None else response.headers.multi_items()
+        return ResponseHeaders((name, self.text(value)) for name, value in items)
+
+
+_MASKED = "[secure]"
+_MASKED_KEY_MIN = 8  # characters
 
 
 def _content(response: httpx.Response) -> bytes | None:

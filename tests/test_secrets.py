@@ -2,6 +2,7 @@
 response or request, its traceback, nor in the command line's output, on any error path."""
 
 import asyncio
+import json
 import logging
 import pickle
 import traceback
@@ -54,6 +55,23 @@ async def search_after_close(client: NumbersClient) -> Any:
 
 
 # (script, server options, search, expected outcome: an error class or None for success)
+# An error body quoting the key back in every field, as a careless server might.
+ECHOING: dict[str, Any] = {
+    "error_body": json.dumps(
+        {
+            "trackingId": f"t-{SECRET}",
+            "error": {
+                "code": f"KEY_{SECRET}",
+                "message": f"you sent Bearer {SECRET}",
+                "fix": f"do not send {SECRET}",
+                "provider": SECRET,
+                "providerCode": SECRET,
+            },
+        }
+    ).encode()
+}
+
+
 PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None]] = {
     "400": (["400"], {}, search_us, BadRequestError),
     "401": (["401"], {}, search_us, AuthenticationError),
@@ -62,6 +80,9 @@ PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None
     "429-retried-out": (["429", "429"], {}, search_us, RateLimitError),
     "500": (["500"], {}, search_us, InternalServerError),
     "502-retried-out": (["502", "502"], {}, search_us, ProviderError),
+    "echoed-400": (["400"], ECHOING, search_us, BadRequestError),
+    "echoed-402": (["402"], ECHOING, search_us, PaymentRequiredError),
+    "echoed-502": (["502", "502"], ECHOING, search_us, ProviderError),
     "503-then-ok": (["503"], {}, search_us, None),
     "504-retried-out": (["504", "504"], {}, search_us, UnexpectedStatusError),
     "520": (["520"], {}, search_us, UnexpectedStatusError),
@@ -123,9 +144,11 @@ async def test_the_key_appears_in_no_log_repr_error_or_traceback(
     transport: str, path: str, logs: pytest.LogCaptureFixture
 ) -> None:
     """Every error path, DEBUG logging everywhere: the key is shown nowhere."""
-    script, server_options, search, expected = PATHS[path]
+    script, search, expected = PATHS[path][0], PATHS[path][2], PATHS[path][3]
     asyncio.get_running_loop().set_debug(True)  # asyncio's own DEBUG records (connections, ...)
-    async with serve(LoopbackServer(script, **server_options)) as server:
+    # The server options are not bound to a local: the echoing ones hold the key, and this
+    # frame is in the traceback rendered with its locals.
+    async with serve(LoopbackServer(script, **PATHS[path][1])) as server:
         url = REFUSED if path == "refused" else server.base_url
         client = NumbersClient(
             SECRET,
@@ -259,6 +282,7 @@ CLI_PATHS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
     "invalid-input": ([], ["--area-code", "4l5"], BOTH_WAYS),
     "402": (["402"], [], ("--api-key",)),
     "502-retried-out": (["502"] * 3, [], ("NUMBERS_API_KEY",)),
+    "echoed-400": (["400"], [], BOTH_WAYS),
     "html-200": (["html"], [], ("--api-key",)),
     "dropped": (["drop"] * 3, [], ("NUMBERS_API_KEY",)),
     "refused": ([], ["--base-url", REFUSED], ("--api-key",)),
@@ -271,7 +295,8 @@ async def test_the_command_line_never_prints_the_key() -> None:
     async with AsyncExitStack() as servers:
         for path, (script, extra, ways) in CLI_PATHS.items():
             for how in ways:
-                server = await servers.enter_async_context(serve(LoopbackServer(script)))
+                options = ECHOING if path.startswith("echoed") else {}
+                server = await servers.enter_async_context(serve(LoopbackServer(script, **options)))
                 args = ["search", "US", "--limit", "5", "--base-url", server.base_url, *extra]
                 env = clean_env()
                 if how == "--api-key":
@@ -297,7 +322,7 @@ async def test_the_command_line_never_prints_the_key() -> None:
                     await process.wait()
     statuses = {(path, how): process.returncode for path, how, process in runs}
     print(f"\ncli: {len(runs)} runs")
-    expected_status = {"ok": 0, "invalid-input": 2}
+    expected_status = {"ok": 0, "invalid-input": 2, "echoed-400": 2}
     assert statuses == {run: expected_status.get(run[0], 1) for run in statuses}
     secret = SECRET.encode()
     leaks = [run[:2] for run, (out, err) in zip(runs, outputs, strict=True) if secret in out + err]
