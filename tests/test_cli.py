@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from importlib.metadata import entry_points
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -327,3 +328,23 @@ def test_an_error_s_text_cannot_forge_lines_or_drive_the_terminal() -> None:
     assert "402 usage_limit_exceeded: \\x1b[2Jquota reached" in result.stderr
     assert "tracking id: trk_1\\n  fix: call +1 555 0100" in result.stderr
     assert not any(line.startswith("  fix:") for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize("output", ["json", "ndjson"])
+def test_json_on_a_stdout_that_is_not_utf8_stays_json(output: str) -> None:
+    """On an ASCII stdout (a C locale) non-ASCII characters are JSON escapes (\\u00ce), not
+    Python's (\\xce, which JSON readers refuse); the numbers read back as on UTF-8."""
+    search = ("search", "FR", "--limit", "50", "--sandbox", "--format", output)
+    runs = {
+        encoding: run_cli(*search, env=clean_env(PYTHONIOENCODING=encoding))
+        for encoding in ("ascii", "utf-8")
+    }
+    assert [run.returncode for run in runs.values()] == [0, 0]
+    ascii_out, utf8_out = runs["ascii"].stdout, runs["utf-8"].stdout
+    assert ascii_out.isascii()
+    assert not utf8_out.isascii()  # the sandbox's French localities have accents
+
+    def read(text: str) -> Any:
+        return json.loads(text) if output == "json" else [json.loads(x) for x in text.splitlines()]
+
+    assert read(ascii_out) == read(utf8_out)

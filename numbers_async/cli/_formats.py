@@ -8,6 +8,7 @@ the spec shows after ``make generate``); JSON adds fields the spec does not know
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
@@ -50,6 +51,17 @@ def make_writer(name: str, out: TextIO) -> Writer:
 # Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
 # could clear the screen or forge a line), and lone surrogates (valid in JSON, not encodable).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def ascii_only(out: TextIO) -> bool:
+    """Whether JSON for ``out`` must escape every non-ASCII character (``\u00ce``): a stream
+    that is not UTF-8 would write those it cannot encode as Python escapes (``\xce``), which
+    JSON readers refuse."""
+    encoding = getattr(out, "encoding", None) or "ascii"
+    try:
+        return codecs.lookup(encoding).name != "utf-8"
+    except LookupError:
+        return True
 
 
 def printable(text: str) -> str:
@@ -96,7 +108,7 @@ class JsonWriter:
         self._numbers.append(to_json_dict(number))
 
     def finish(self) -> None:
-        json.dump(self._numbers, self._out, indent=2, ensure_ascii=False)
+        json.dump(self._numbers, self._out, indent=2, ensure_ascii=ascii_only(self._out))
         self._out.write("\n")
 
 
@@ -105,9 +117,10 @@ class NdjsonWriter:
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self._ascii = ascii_only(out)
 
     def add(self, number: AvailableNumber) -> None:
-        self._out.write(json.dumps(to_json_dict(number), ensure_ascii=False) + "\n")
+        self._out.write(json.dumps(to_json_dict(number), ensure_ascii=self._ascii) + "\n")
         self._out.flush()
 
     def finish(self) -> None:
