@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -348,3 +349,25 @@ def test_json_on_a_stdout_that_is_not_utf8_stays_json(output: str) -> None:
         return json.loads(text) if output == "json" else [json.loads(x) for x in text.splitlines()]
 
     assert read(ascii_out) == read(utf8_out)
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_results_that_cannot_be_written_are_one_line_and_status_1(stdout: str) -> None:
+    """A full disk (/dev/full) or a closed stdout (`>&-`): one line on stderr, status 1, no
+    traceback (an OSError or AttributeError traceback before)."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*COMMAND, "search", "US", "--limit", "3", "--sandbox"],
+            stdout=full if stdout == "full" else None,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+            env=clean_env(),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=None if stdout == "full" else lambda: os.close(1),
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("numbers-async: error: ")

@@ -4,7 +4,8 @@
     numbers-async sandbox --port 8080
 
 Exit status (``EXIT_STATUSES`` in ``_args``, shown by ``--help``): 0 success, 1 the API
-answered with an error, could not be reached or passed ``--deadline``, 2 bad usage or invalid
+answered with an error, could not be reached or passed ``--deadline`` (or the results could
+not be written), 2 bad usage or invalid
 input (the API's 400 included), 130 interrupted. Results go to stdout, everything else to
 stderr; the API key is never printed. The core needs nothing beyond the library; ``--sandbox``
 and ``sandbox`` need the ``cli`` (or ``sandbox``) extra.
@@ -12,11 +13,12 @@ and ``sandbox`` need the ``cli`` (or ``sandbox``) extra.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 
-from ._args import INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
+from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
 from ._extras import MissingExtraError
 
 __all__ = ["main"]
@@ -25,6 +27,10 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        if sys.stderr is not None:
+            print("numbers-async: error: stdout is closed", file=sys.stderr)
+        return API_ERROR
     try:
         if args.command == "sandbox":
             from ._serve import run_sandbox
@@ -42,5 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader stopped reading (`| head`): not an error. Point stdout at /dev/null so the
         # interpreter's final flush does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()
         return SUCCESS
+    except OSError as error:  # writing the results failed: a full disk, a closed descriptor
+        print(f"numbers-async: error: cannot write the results: {error}", file=sys.stderr)
+        _discard_stdout()
+        return API_ERROR
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):  # no descriptor: a replaced sys.stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

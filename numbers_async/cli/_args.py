@@ -26,7 +26,8 @@ _DEFAULT_TIMEOUT = inspect.signature(NumbersClient).parameters["timeout"].defaul
 
 EXIT_STATUSES = f"""exit status:
   {SUCCESS}    success (fewer numbers than asked when fewer exist: a notice on stderr)
-  {API_ERROR}    the API answered with an error or could not be reached, or --deadline passed
+  {API_ERROR}    the API answered with an error or could not be reached, --deadline passed,
+       or the results could not be written
   {USAGE_ERROR}    bad usage or invalid input, the API's 400 included
   {INTERRUPTED}  interrupted (Ctrl+C); the numbers found so far are still written"""
 
