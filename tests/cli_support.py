@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from unittest import mock
@@ -59,13 +60,14 @@ def run_main(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     return subprocess.CompletedProcess(list(args), status, out.getvalue(), err.getvalue())
 
 
-def run_cli_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
-    """``numbers-async args...`` with stderr on a pseudo-terminal: (status, stdout, stderr)."""
+def run_cli_with_terminal_stderr(*args: str, stdout_too: bool = False) -> tuple[int, str, str]:
+    """``numbers-async args...`` with stderr on a pseudo-terminal: (status, stdout, stderr);
+    ``stdout_too`` puts stdout on the same terminal (then all is in the third item)."""
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
             [*COMMAND, *args],
-            stdout=subprocess.PIPE,
+            stdout=terminal if stdout_too else subprocess.PIPE,
             stderr=terminal,
             stdin=subprocess.DEVNULL,
             env=clean_env(),
@@ -73,22 +75,35 @@ def run_cli_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
         )
         os.close(terminal)
         try:
+            if stdout_too:  # read the terminal as it fills, else the process blocks on it
+                screen = _read_until_closed(controller)
+                return process.wait(timeout=TIMEOUT), "", screen
             stdout, _ = process.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
             raise
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal side is closed once the process is gone
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return process.returncode, stdout, b"".join(chunks).decode()
+        return process.returncode, stdout, _read_until_closed(controller)
     finally:
         os.close(controller)
+
+
+def _read_until_closed(controller: int) -> str:
+    """All a pseudo-terminal's other side writes until it is closed, within TIMEOUT."""
+    chunks = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal side is closed once the process is gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from loopback import LoopbackServer, server_in_a_thread
 
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import NUMBER_FIELDS
+from numbers_async.cli._formats import printable
 
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
 SPEC_ORDER = [field.name for field in NUMBER_FIELDS]  # the spec's AvailableNumber properties
@@ -137,6 +138,19 @@ def test_the_progress_bar_shows_only_on_a_terminal() -> None:
     assert stderr.endswith("\r\x1b[K")
     assert "numbers" not in stdout.replace("PHONE NUMBER", "")
     assert len(stdout.splitlines()) == 151
+
+
+@pytest.mark.parametrize("output", ["ndjson", "csv", "table"])
+def test_rows_streamed_to_the_terminal_get_no_bar_drawn_into_them(output: str) -> None:
+    """stdout and stderr on one terminal: ndjson and csv rows, written as they come, get no
+    bar (it was drawn into them: ``[----] 1/400 numbers{"phoneNumber": ...``); a table, written
+    at the end, still has one, erased before it."""
+    status, _, screen = run_cli_with_terminal_stderr(
+        "search", "CA", "--limit", "150", "--sandbox", "--format", output, stdout_too=True
+    )
+    assert status == 0
+    assert ("/150 numbers" in screen) is (output == "table")
+    assert len([line for line in screen.splitlines() if "+1" in line]) == 150
 
 
 def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
@@ -371,3 +385,14 @@ def test_results_that_cannot_be_written_are_one_line_and_status_1(stdout: str) -
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("numbers-async: error: ")
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200f", "\u2028", "\u2029", "\ufeff"],
+)
+def test_invisible_and_direction_characters_are_shown_escaped(char: str) -> None:
+    """A locality or error message holding U+202E (the rest shown reversed), a zero-width
+    space or a line separator reaches the terminal escaped, as control characters do."""
+    assert printable(f"San{char}Jose") == f"San\\u{ord(char):04x}Jose"
+    assert printable("Île-de-France, 東京, São Paulo") == "Île-de-France, 東京, São Paulo"

@@ -37,6 +37,9 @@ class Writer(Protocol):
         """Write whatever is still held back; called once, after the last number."""
 
 
+STREAMED = frozenset({"ndjson", "csv"})  # formats written number by number, not at the end
+
+
 def make_writer(name: str, out: TextIO) -> Writer:
     """The writer of format ``name`` (one of ``FORMATS``) on ``out``."""
     writers: dict[str, Callable[[TextIO], Writer]] = {
@@ -50,7 +53,12 @@ def make_writer(name: str, out: TextIO) -> Writer:
 
 # Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
 # could clear the screen or forge a line), and lone surrogates (valid in JSON, not encodable).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters, lone surrogates, and the invisible ones a terminal acts on: zero-width
+# and direction marks, bidi embeddings and isolates (U+202E shows the text after it reversed),
+# line and paragraph separators, the BOM.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def ascii_only(out: TextIO) -> bool:
@@ -65,8 +73,9 @@ def ascii_only(out: TextIO) -> bool:
 
 
 def printable(text: str) -> str:
-    """``text`` for people's eyes: each control character or lone surrogate a server sent
-    shown escaped, as ``repr()`` shows it (``\\x1b``, ``\\n``, ``\\ud800``)."""
+    """``text`` for people's eyes: each control, invisible or direction-changing character or
+    lone surrogate a server sent shown escaped, as ``repr()`` shows it (``\\x1b``, ``\\n``,
+    ``\\u202e``, ``\\ud800``)."""
     return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 

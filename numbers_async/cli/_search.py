@@ -24,7 +24,7 @@ from numbers_async._pagination import PAGE_MAX
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
-from ._formats import make_writer, printable
+from ._formats import STREAMED, make_writer, printable
 from ._progress import ProgressBar
 
 # The command's name for each argument the library may reject.
@@ -119,7 +119,10 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
     and written as they arrive (in request order), so the progress bar moves and ndjson/csv
     stream."""
     writer = make_writer(args.format, out)
-    progress = ProgressBar(args.limit, err) if args.limit > PAGE_MAX and err.isatty() else None
+    # No bar where rows stream to the same terminal: it would be drawn into them.
+    streamed_to_terminal = args.format in STREAMED and out.isatty()
+    shown = args.limit > PAGE_MAX and err.isatty() and not streamed_to_terminal
+    progress = ProgressBar(args.limit, err) if shown else None
     found = 0
     filters = {name: getattr(args, name) for name in SearchFilters.__annotations__}
     if args.features is not None:  # --features given several times: every name counts
