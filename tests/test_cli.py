@@ -9,8 +9,10 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -195,6 +197,9 @@ def test_piped_stderr_gets_no_progress_bar() -> None:
         (["sandbox", "--host", "0.0.0.0"], "--host"),
         (["sandbox", "--fail-rate", "2"], "--fail-rate"),
         (["sandbox", "--port", "0", "--api-key", ""], "--api-key"),
+        # a key no client could send (and a shell would run part of, pasted)
+        (["sandbox", "--port", "0", "--api-key", "my key; echo pwned"], "--api-key"),
+        (["sandbox", "--port", "0", "--latency", "1e308"], "--latency"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -294,6 +299,46 @@ def test_the_sandbox_command_stops_cleanly_on_ctrl_c() -> None:
     assert ok.returncode == 0
     assert status == 0
     assert "NUMBERS_API_KEY=k_demo" in banner
+
+
+def test_the_sandbox_banner_quotes_the_key_for_the_shell() -> None:
+    """A key with shell characters is printed quoted: the export line pasted sets it exactly."""
+    key = "k$demo&x'y"
+    with served_sandbox("--api-key", key) as (url, process):
+        ok = run_main("search", "US", "--limit", "3", "--base-url", url, "--api-key", key)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=TIMEOUT)
+        assert process.stdout is not None
+        banner = process.stdout.read()
+    assert ok.returncode == 0
+    export = next(line for line in banner.splitlines() if "NUMBERS_API_KEY" in line)
+    shell = subprocess.run(
+        ["sh", "-c", f'{export.strip()}; printf %s "$NUMBERS_API_KEY"'],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    assert shell.stdout == key
+
+
+def test_the_sandbox_stops_on_ctrl_c_with_a_request_in_its_latency() -> None:
+    """SIGINT while a request waits out --latency 30: the sandbox stops within a few seconds
+    (it waited out the latency before, forever with 1e308)."""
+    with served_sandbox("--latency", "30") as (url, process):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as conn:
+            conn.sendall(
+                b"GET /numbers/available?countryCode=US HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Bearer sandbox\r\n\r\n"
+            )
+            time.sleep(0.5)  # the request is in its latency
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            status = process.wait(timeout=TIMEOUT)
+            stopped_after = time.monotonic() - started
+    assert status == 0
+    assert stopped_after < 5
 
 
 def raw_answer(status: bytes, body: object) -> bytes:

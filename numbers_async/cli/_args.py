@@ -8,7 +8,9 @@ import math
 from collections.abc import Callable
 from typing import TypeVar
 
-from numbers_async import NumbersClient, SearchFilters, __version__
+from numbers_async import InvalidRequestError, NumbersClient, SearchFilters, __version__
+from numbers_async import _validation as check
+from numbers_async._auth import Secret
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import PARAMETERS, describe
 
@@ -16,6 +18,8 @@ SUCCESS = 0
 API_ERROR = 1
 USAGE_ERROR = 2  # argparse's own status for bad usage
 INTERRUPTED = 130  # the shell's convention for Ctrl+C
+
+MAX_LATENCY = 600.0  # seconds: the sandbox's added latency (1e308 held a request for good)
 
 FORMATS = ("table", "json", "ndjson", "csv")
 # The feature names the sandbox stocks; the API's reference names sms, voice and mms as examples
@@ -136,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of searches failing with 502",
     )
     sandbox.add_argument(
-        "--latency", type=_ranged(float, 0.0), default=0.0, help="seconds added to every response"
+        "--latency",
+        type=_ranged(float, 0.0, MAX_LATENCY),
+        default=0.0,
+        help="seconds added to every response",
     )
     sandbox.add_argument("--seed", type=int, default=0, help="inventory and sampling seed")
     sandbox.add_argument(
@@ -146,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="searches served before every request gets 402",
     )
     sandbox.add_argument(
-        "--api-key", type=_non_empty, default="sandbox", help="key clients must send"
+        "--api-key", type=_sendable_key, default="sandbox", help="key clients must send"
     )
     return parser
 
@@ -167,10 +174,15 @@ def _ranged(kind: Callable[[str], N], low: N, high: N | None = None) -> Callable
     return parse
 
 
-def _non_empty(text: str) -> str:
-    """An argparse type: any text but the empty one."""
+def _sendable_key(text: str) -> str:
+    """An argparse type: a key a client can send (``NumbersClient`` refuses any other, so a
+    sandbox expecting one could never be searched)."""
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
+    try:
+        check.api_key(Secret(text))
+    except InvalidRequestError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("api_key ")) from None
     return text
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import shlex
 import signal
 import socket
 import sys
 
 from ._args import SUCCESS, USAGE_ERROR
 from ._extras import load
+
+STOP_WAIT = 1  # seconds Ctrl+C or SIGTERM waits for requests in flight
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -42,10 +45,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
     print(
         f"Sandbox API serving at {base_url} (Ctrl+C to stop)\n"
         f"  export NUMBERS_BASE_URL={base_url}\n"
-        f"  export NUMBERS_API_KEY={args.api_key}",
+        f"  export NUMBERS_API_KEY={shlex.quote(args.api_key)}",
         flush=True,
     )
-    config = uvicorn.Config(app, lifespan="on", ws="none", log_level="warning")
+    # A stop waits at most STOP_WAIT for requests still in their added latency.
+    config = uvicorn.Config(
+        app, lifespan="on", ws="none", log_level="warning", timeout_graceful_shutdown=STOP_WAIT
+    )
     # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal: a stop asked for
     # is this command's normal end, not a crash.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
