@@ -24,7 +24,8 @@ thousands of queued requests on every pool operation. ``aclose()`` cancels every
 attempt at once and waits for them: on a pool the client owns a leak no longer matters, as the
 pool closes with it. On a caller's pool it waits for those of its searches (a derived client's,
 only its own), each abandoned and so cancelled as soon as it safely can: one still connecting
-at once (a cancelled connect is dropped by the pool), not at its connect timeout.
+or in its TLS handshake at once (a cancelled connect is dropped by the pool), not at its
+connect timeout.
 
 Measured (tests/test_storm.py): without this, 600 searches cancelled after 0-50 ms leave the
 default pool's connections busy for good (1,000 leave all 100, and the storm itself takes
@@ -104,11 +105,12 @@ class _Detached:
         opening a connection and starting on it, httpcore 1.0.9 keeps the connection as NEW for
         ever (the storm test leaked one in 1 run in 6). Not once the response is closing
         (``_CLOSING``): a storm of ``asyncio.timeout`` of 0-0.3 s left 9-16 connections busy.
-        While the TCP connection is being made, a cancellation marks it failed, which the pool
-        then drops: an attempt abandoned then ends at once, not at the connect timeout."""
+        While the TCP connection is being made or its TLS handshake runs, a cancellation marks
+        it failed, which the pool then drops: an attempt abandoned then ends at once, not at the
+        connect timeout."""
         if name.endswith(_CLOSING):
             self.closing = True
-        elif name.startswith("connection.connect_tcp."):
+        elif name.startswith(("connection.connect_tcp.", "connection.start_tls.")):
             self.connecting = name.endswith(".started")
             if self.connecting and self.abandoned:
                 self._cancel()

@@ -2,6 +2,7 @@
 stops at once, a deadline ends it on time, closing the client ends the searches it runs."""
 
 import asyncio
+import gc
 import logging
 import socket
 import time
@@ -252,4 +253,32 @@ async def test_closing_ends_a_search_whose_connection_is_being_made(engine: str)
         if engine.startswith("caller-"):  # the caller's pool lives on: nothing of ours in it
             assert connections_in_use(client) == 0
         await options_client(client).aclose()
+    assert other_tasks() == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_closing_ends_a_search_whose_tls_handshake_stalls(engine: str) -> None:
+    """aclose() while the only attempt waits for a TLS handshake the server never answers (a
+    connect timeout of 8 s): aclose() returns at once and the search ends with
+    ClientClosedError (the attempt, detached from its caller, waited out the timeout)."""
+    async with serve(LoopbackServer(["stall"])) as server:
+        base_url = server.base_url.replace("http://", "https://")
+        timeout = Timeouts(connect=8.0, read=8.0, pool=8.0)
+        client = engine_client(engine, base_url, timeout=timeout, max_retries=0)
+        search = asyncio.create_task(client.search("US"))
+        await asyncio.sleep(0.3)
+        assert server.connections == 1  # the TCP connection is made: the handshake waits
+        started = time.perf_counter()
+        await client.aclose()
+        assert time.perf_counter() - started < CLOSE_BUDGET
+        with pytest.raises(ClientClosedError):
+            await asyncio.wait_for(search, CLOSE_BUDGET)
+        await options_client(client).aclose()
+        if engine.startswith("caller-"):
+            # httpx 0.28.1 and httpx2 leave the socket of a handshake they cancel open, ours or
+            # not (a plain AsyncClient's GET cancelled the same way does): the owned pools,
+            # on our own network backend, close it.
+            del search, client
+            with pytest.warns(ResourceWarning, match="unclosed"):
+                gc.collect()
     assert other_tasks() == []
