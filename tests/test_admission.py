@@ -4,13 +4,16 @@ heap a garbage collection walks stays small with thousands of searches at once. 
 before a retry gives its turn back meanwhile."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
-from helpers import numbers_body
+from helpers import API_KEY, numbers_body
+from loopback import LoopbackServer, serve
 
 from numbers_async import (
     APITimeoutError,
@@ -386,3 +389,30 @@ async def test_as_many_searches_run_as_the_owned_pool_has_connections() -> None:
     client = NumbersClient("sk_test_turns", base_url="http://127.0.0.1:9")
     async with client:
         assert client._requester.running_limit == _transports.POOL_SIZE == 100
+
+
+@pytest.mark.parametrize("kind", ["httpx", "httpx2"])
+async def test_an_iter_search_waits_no_longer_than_the_pool_timeout(kind: str) -> None:
+    """iter_search takes no turn: with a caller's one-connection pool held by a stalled search,
+    its page still fails with the pool timeout's APITimeoutError, not waiting for ever."""
+    module: Any = httpx2 if kind == "httpx2" else httpx
+    http = module.AsyncClient(limits=module.Limits(max_connections=1, max_keepalive_connections=1))
+    async with serve(LoopbackServer(default="stall")) as server:
+        client = NumbersClient(
+            API_KEY,
+            base_url=server.base_url,
+            http_client=http,
+            timeout=Timeouts(connect=5.0, read=8.0, pool=0.5),
+            max_retries=0,
+        )
+        holder = asyncio.create_task(client.search("US"))
+        await asyncio.sleep(0.3)  # it holds the one connection
+        started = time.perf_counter()
+        with pytest.raises(APITimeoutError):
+            await asyncio.wait_for(anext(aiter(client.iter_search("US"))), 4)
+        assert 0.5 <= time.perf_counter() - started < 3.0
+        holder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await holder
+        await client.aclose()
+    await http.aclose()

@@ -279,7 +279,10 @@ def test_retry_arguments_override_the_fields_of_retry_policy() -> None:
     assert client.retry_policy == RetryPolicy(
         max_retries=0, initial_delay=2.0, max_delay=1.0, retry_after_max=5.0
     )
-    assert NumbersClient(API_KEY, base_url=BASE_URL).retry_policy == RetryPolicy()
+    default = NumbersClient(API_KEY, base_url=BASE_URL).retry_policy
+    # The README's documented defaults (comparing with RetryPolicy() could not fail).
+    assert (default.max_retries, default.initial_delay, default.max_delay) == (2, 0.5, 8.0)
+    assert default.retry_after_max == 60.0
 
 
 async def test_a_retried_failure_that_persists_says_retries_ran_out(

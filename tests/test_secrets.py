@@ -34,6 +34,7 @@ from numbers_async import (
     RetryPolicy,
     UnexpectedStatusError,
 )
+from numbers_async._auth import Secret
 from numbers_async._transports import Transport
 
 SECRET = "sk_live_T0pS3cr3t_9f8e7d"
@@ -344,3 +345,11 @@ async def test_extra_headers_through_a_callers_client_keep_the_key_out_of_frame_
     await http_client.aclose()
     assert "cannot encode" in str(caught.value)
     assert [text for text in renderings(caught.value) if SECRET in text] == []
+
+
+def test_the_key_holder_refuses_to_be_pickled() -> None:
+    """Secret, the key's only holder between the argument and the headers, never pickles (an
+    object holding one would carry the key into a pickle)."""
+    with pytest.raises(TypeError, match="never pickled"):
+        pickle.dumps(Secret(SECRET))
+    assert SECRET not in repr(Secret(SECRET))

@@ -8,6 +8,7 @@ import pytest
 from helpers import API_KEY, BASE_URL, numbers_body
 
 from numbers_async import InvalidRequestError, NumbersClient, RetryBudget, Timeouts
+from numbers_async._validation import attempt_limit
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -21,6 +22,7 @@ INVALID_SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("country_code", {"country_code": 1}),
     ("country_code", {"country_code": "U S"}),
     ("country_code", {"country_code": "US\n"}),  # fullmatch: no trailing-newline loophole
+    ("country_code", {"country_code": "\ufb00"}),  # "ﬀ": upper-cased it is "FF"
     ("limit", {"limit": 0}),
     ("limit", {"limit": -1}),
     ("limit", {"limit": True}),
@@ -238,3 +240,21 @@ async def test_valid_arguments_are_normalized_on_the_wire(
     assert params.items() <= query.items()
     if "features" not in params:
         assert "features" not in query
+
+
+@pytest.mark.parametrize(
+    ("timeout", "limit"),
+    [
+        (2.5, 2.5),
+        (Timeouts(connect=1.0, read=2.0, pool=4.0), 7.0),
+        (httpx.Timeout(connect=1.0, read=2.0, write=8.0, pool=4.0), 15.0),
+    ],
+)
+def test_an_attempt_may_take_its_timeout_or_the_sum_of_its_parts(
+    timeout: float | Timeouts | httpx.Timeout, limit: float
+) -> None:
+    """The whole-attempt bound (a server dripping bytes cannot hold an attempt longer): the
+    seconds given, or the sum of a Timeouts' or an httpx.Timeout's parts, as the README says."""
+    assert attempt_limit(timeout) == limit
+    client = NumbersClient(API_KEY, base_url=BASE_URL, timeout=timeout)
+    assert client._requester.attempt_limit == limit
