@@ -190,7 +190,8 @@ class NumbersClient:
 
         Closing the derived client ends its own searches and leaves the pool open; closing
         this (original) client closes the pool and ends the derived clients' searches too.
-        An unknown or invalid option raises ``InvalidRequestError``.
+        An unknown or invalid option raises ``InvalidRequestError`` (None too, but for
+        ``deadline``, where it means no deadline).
         """
         unknown = sorted(set(options) - set(ClientOptions.__annotations__))
         if unknown:
@@ -200,6 +201,11 @@ class NumbersClient:
                 f"{', '.join(ClientOptions.__annotations__)} (another key, URL or transport "
                 "needs its own NumbersClient)",
             )
+        for name, value in options.items():
+            if value is None and name != "deadline":  # None would keep this client's setting
+                raise InvalidRequestError(
+                    name, f"with_options({name}=None): leave {name} out to keep this client's"
+                )
         if self.is_closed:
             raise ClientClosedError("the NumbersClient is closed")
         parent = self._requester

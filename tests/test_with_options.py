@@ -78,6 +78,11 @@ async def test_derived_settings_apply_and_the_original_keeps_its_own(
         ({"deadline": 0}, "deadline"),
         ({"deadline": float("inf")}, "deadline"),
         ({"retry_initial_delay": float("nan")}, "retry_initial_delay"),
+        # None kept this client's setting without a word (deadline=None does mean none)
+        ({"max_retries": None}, "max_retries"),
+        ({"retry_initial_delay": None}, "retry_initial_delay"),
+        ({"retry_max_delay": None}, "retry_max_delay"),
+        ({"timeout": None}, "timeout"),
     ],
 )
 async def test_unknown_or_invalid_options_are_refused(
@@ -125,3 +130,8 @@ async def test_derived_clients_share_the_hooks(make_client: MakeClient) -> None:
     client = make_client(lambda request: httpx.Response(200, json=OK), hooks=[Finished()])
     await client.with_options(deadline=3).search("US", limit=1)
     assert [(s.deadline, s.returned) for s in finished] == [(3.0, 1)]
+
+
+async def test_deadline_none_removes_the_deadline(make_client: MakeClient) -> None:
+    client = make_client(lambda request: httpx.Response(200, json=OK)).with_options(deadline=5)
+    assert client.with_options(deadline=None)._deadline is None
