@@ -441,3 +441,13 @@ def test_invisible_and_direction_characters_are_shown_escaped(char: str) -> None
     space or a line separator reaches the terminal escaped, as control characters do."""
     assert printable(f"San{char}Jose") == f"San\\u{ord(char):04x}Jose"
     assert printable("Île-de-France, 東京, São Paulo") == "Île-de-France, 東京, São Paulo"
+
+
+def test_an_empty_api_key_option_says_so_in_the_command_s_words() -> None:
+    """--api-key '' with NUMBERS_API_KEY set: the option is empty (it said "pass api_key= or
+    set NUMBERS_API_KEY", the library's words, with the variable set)."""
+    env = clean_env(NUMBERS_API_KEY=SECRET_KEY)
+    result = run_main("search", "US", "--base-url", "http://127.0.0.1:9", "--api-key", "", env=env)
+    assert result.returncode == 2
+    assert "argument --api-key: must not be empty" in result.stderr
+    assert "api_key=" not in result.stderr

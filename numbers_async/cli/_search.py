@@ -97,6 +97,8 @@ def _client(args: argparse.Namespace) -> NumbersClient:
         ("--base-url", args.base_url, "NUMBERS_BASE_URL"),
         ("--api-key", args.api_key, "NUMBERS_API_KEY"),
     ):
+        if value == "":  # given, and empty: the variable does not stand in for it
+            raise UsageError(f"argument {flag}", "must not be empty")
         if not (value or os.environ.get(variable)):
             raise UsageError(
                 f"argument {flag}", f"missing: pass {flag}, set {variable}, or use --sandbox"
