@@ -451,3 +451,12 @@ def test_an_empty_api_key_option_says_so_in_the_command_s_words() -> None:
     assert result.returncode == 2
     assert "argument --api-key: must not be empty" in result.stderr
     assert "api_key=" not in result.stderr
+
+
+def test_the_deadline_holds_while_the_sandbox_draws_its_inventory() -> None:
+    """--sandbox draws a country's numbers on its first search (a second or so, phonenumbers):
+    in a thread, so --deadline still ends the search on time (it blocked the event loop: the
+    search finished, status 0, long past its deadline)."""
+    result = run_cli("search", "US", "--sandbox", "--limit", "50", "--deadline", "0.05")
+    assert result.returncode == 1
+    assert "passed its --deadline of 0.05 s" in result.stderr

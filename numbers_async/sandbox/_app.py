@@ -149,7 +149,9 @@ class SandboxApp:
         if self.faults.provider_fails(self._fault_rng.random()):
             return respond.provider_error(self._tracking.next(), self._fault_rng)
         inventory = country_inventory(self.seed, query.country_code)
-        pool = inventory.matching(query.area_code, query.features)
+        pool = inventory.drawn(query.area_code, query.features)
+        if pool is None:  # drawn in a thread: the event loop (other clients, timers) goes on
+            pool = await asyncio.to_thread(inventory.matching, query.area_code, query.features)
         self._searches += 1
         return respond.numbers_response(self._sample_rng.sample(pool, min(query.limit, len(pool))))
 

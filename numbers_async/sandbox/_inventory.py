@@ -83,14 +83,21 @@ class CountryInventory:
         """Every number of the country."""
         return self.matching(None, ())
 
-    def matching(self, area_code: str | None, features: Sequence[str]) -> Sequence[SandboxNumber]:
-        """The numbers in ``area_code`` (any when ``None``) having every one of ``features``."""
+    def drawn(
+        self, area_code: str | None, features: Sequence[str]
+    ) -> Sequence[SandboxNumber] | None:
+        """``matching``'s answer if it needs no drawing (a cheap lookup), else None."""
         if area_code is not None and area_code not in self._area_codes:
             return ()
-        mask = feature_mask(features)
-        key = (area_code, mask)
-        view = self._views.get(key)
+        return self._views.get((area_code, feature_mask(features)))
+
+    def matching(self, area_code: str | None, features: Sequence[str]) -> Sequence[SandboxNumber]:
+        """The numbers in ``area_code`` (any when ``None``) having every one of ``features``;
+        the first time, drawing them takes up to a couple of seconds (``phonenumbers``)."""
+        view = self.drawn(area_code, features)
         if view is None:
+            mask = feature_mask(features)
+            key = (area_code, mask)
             view = tuple(
                 number
                 for index, area in enumerate(AREAS[self.country])
