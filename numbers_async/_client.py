@@ -268,12 +268,21 @@ class NumbersClient:
         requester = self._requester
         asked = await requester.enter()
         # Checked before waiting for a turn: a bad argument fails at once, named, however busy
-        # the client (not with the pool timeout's APITimeoutError, seconds later).
-        query = Query.build(country_code, limit, filters, extra_query, extra_headers)
-        await requester.admit(asked, self._deadline)
+        # the client (not with the pool timeout's APITimeoutError, seconds later). Held as a
+        # plain tuple while waiting, which the garbage collector stops tracking.
+        checked = Query.checked(country_code, limit, filters, extra_query, extra_headers)
+        waiter = requester.ask_turn(asked, self._deadline)
+        if waiter is not None:  # awaited in this frame: no coroutine of ours while waiting
+            try:
+                await waiter
+            except BaseException as error:
+                requester.turn_refused(waiter, error, self._deadline)
+                raise
+            finally:
+                requester.turn_waited()
         turn = requester.turn()
         try:
-            pager = self._pager(query, self._page_concurrency)
+            pager = self._pager(Query(*checked), self._page_concurrency)
             pager.search._start_clock(asked)
             pager.search._turn = turn
             numbers = SearchResult()
@@ -314,7 +323,7 @@ class NumbersClient:
         and ``stop_reason`` say why, as on ``search()``'s result.
         """
         window = check.int_at_least("page_concurrency", page_concurrency, 1)
-        query = Query.build(country_code, limit, filters, extra_query, extra_headers)
+        query = Query(*Query.checked(country_code, limit, filters, extra_query, extra_headers))
         return SearchStream(self._pager(query, window))
 
     def _pager(self, query: Query, window: int) -> ObservedPager:

@@ -24,9 +24,13 @@ _NORMALISE: dict[str, Callable[[object], object]] = {
 }
 
 
+Pairs = tuple[tuple[str, str], ...]
+Fields = tuple[str, int, tuple[tuple[str, object], ...], Pairs, Pairs]  # a Query's, in order
+
+
 @attrs.frozen
 class Query:
-    """A validated search: built by ``Query.build`` before any request, so a bad argument
+    """A validated search: built from ``Query.checked`` before any request, so a bad argument
     raises at the call (``iter_search("USA")`` too, not at its first iteration)."""
 
     country_code: str
@@ -35,16 +39,17 @@ class Query:
     extra_query: tuple[tuple[str, str], ...] = ()
     extra_headers: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def build(
-        cls,
+    @staticmethod
+    def checked(
         country_code: object,
         limit: object,
         filters: Mapping[str, object],
         extra_query: object = None,
         extra_headers: object = None,
-    ) -> Query:
-        """Each argument checked and normalised; InvalidRequestError names the first bad one."""
+    ) -> Fields:
+        """Each argument checked and normalised (InvalidRequestError names the first bad one):
+        a Query's fields in order, as a plain tuple (which ``search()`` holds while it waits for
+        its turn: the garbage collector stops tracking a tuple of strings and tuples)."""
         checked = []
         sizes = {}  # characters each argument puts in the query, for _check_length
         for name, value in filters.items():
@@ -54,16 +59,16 @@ class Query:
             if value is not None:
                 checked.append((name, _wire_value(name, value)))
                 sizes[name] = str(value)
-        query = cls(
-            country_code=check.country_code(country_code),
-            limit=check.limit(limit),
-            filters=tuple(checked),
-            extra_query=check.extra_query(extra_query),
-            extra_headers=check.extra_headers(extra_headers),
+        fields: Fields = (
+            check.country_code(country_code),
+            check.limit(limit),
+            tuple(checked),
+            check.extra_query(extra_query),
+            check.extra_headers(extra_headers),
         )
-        sizes["extra_query"] = "".join(name + value for name, value in query.extra_query)
+        sizes["extra_query"] = "".join(name + value for name, value in fields[3])
         _check_length(sizes)
-        return query
+        return fields
 
     def request(self, size: int) -> dict[str, Any]:
         """The generated endpoint's request for a page of ``size`` numbers (with the extra

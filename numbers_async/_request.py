@@ -153,41 +153,51 @@ class Requester:
             await waiter
         return asked
 
-    async def admit(self, asked: float, deadline: float | None) -> None:
-        """Wait for the turn of a search ``enter()`` let in at loop time ``asked``; the search
-        then runs on ``turn()``, which it ends when it ends. At most ``running_limit`` run at
-        once: one waiting holds a task and a future, one running its pages, requests and the
-        engine's state (50-120 objects), and 5,000 searches at once all running made each full
-        garbage collection walk 230,000-420,000 objects and stall the event loop up to 0.38 s.
-        A search waits (_admission.py) no longer than the pool timeout, as a request does for a
-        connection, nor past its deadline."""
+    def ask_turn(self, asked: float, deadline: float | None) -> asyncio.Future[None] | None:
+        """None with the turn of a search ``enter()`` let in at loop time ``asked`` taken, else
+        a future to await in the search's own frame, then ``turn_waited`` (``turn_refused``
+        first if the await raised); the search then runs on ``turn()``, which it ends when it
+        ends. At most ``running_limit`` run at once: one waiting holds a task and a future, one
+        running its pages, requests and the engine's state (50-120 objects), and 5,000 searches
+        at once all running made each full garbage collection walk 230,000-420,000 objects and
+        stall the event loop up to 0.38 s. A search waits (_admission.py) no longer than the
+        pool timeout, as a request does for a connection, nor past its deadline.
+
+        Not a coroutine: a waiting search holds its task, its coroutine and checked arguments
+        and this future, no frame of ours (5,000 such are what W6's full collections walk most;
+        a coroutine here was one object in twelve)."""
         loop = asyncio.get_running_loop()
-        # Waiting here, a search holds its task, its coroutine and validated Query, this frame
-        # and a future (no context manager, no coroutine of _admission's): 5,000 such are what
-        # W6's full garbage collections walk most.
-        task = self._interruptible(loop)
-        try:
-            if self.closed:
-                raise ClientClosedError("the NumbersClient is closed")
-            pool = self._pool_timeout()
-            wait = deadline if pool is None or (deadline is not None and deadline <= pool) else pool
-            waiter = self._admission.ask(None if wait is None else asked + wait)
-            if waiter is not None:
-                try:
-                    await waiter
-                except asyncio.CancelledError:
-                    self._admission.abandon(waiter)
-                    raise
-                except TimeoutError:
-                    raise self._no_turn(deadline, by_deadline=wait == deadline) from None
-        except asyncio.CancelledError:
+        self.check_loop(loop)  # before a turn is asked: nothing may raise between ask and await
+        if self.closed:
+            raise ClientClosedError("the NumbersClient is closed")
+        waiter = self._admission.ask(_turn_expiry(asked, deadline, self._pool_timeout()))
+        if waiter is not None:
+            self._interruptible(loop)
+        return waiter
+
+    def turn_refused(
+        self, waiter: asyncio.Future[None], error: BaseException, deadline: float | None
+    ) -> None:
+        """``await waiter`` (from ``ask_turn``) raised ``error``: raise what the search raises
+        instead (ClientClosedError if close() cancelled it, APITimeoutError if the wait timed
+        out), or return for ``error`` itself."""
+        if isinstance(error, asyncio.CancelledError):
+            self._admission.abandon(waiter)
+            task = asyncio.current_task()
+            assert task is not None
             self._raise_if_closed(task)
-            raise
-        finally:
-            self._done(task)
+        elif isinstance(error, TimeoutError):
+            pool = self._pool_timeout()
+            raise self._no_turn(deadline, by_deadline=_turn_wait(deadline, pool) == deadline)
+
+    def turn_waited(self) -> None:
+        """The wait ``ask_turn`` returned ended, whatever its outcome."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._done(task)
 
     def turn(self) -> Turn:
-        """The turn of a search ``admit()`` let run; ``Turn.end()`` when the search ends."""
+        """The turn of a search ``ask_turn()`` let run; ``Turn.end()`` when the search ends."""
         return Turn(self._admission)
 
     def _no_turn(self, deadline: float | None, *, by_deadline: bool) -> APITimeoutError:
@@ -533,6 +543,17 @@ def _with_headers(headers: httpx.Headers | None, extra: dict[str, str]) -> httpx
     merged = httpx.Headers() if headers is None else type(headers)(headers)
     merged.update(extra)
     return merged
+
+
+def _turn_wait(deadline: float | None, pool: float | None) -> float | None:
+    """Seconds a search may wait for its turn: the pool timeout, or its deadline if shorter."""
+    return deadline if pool is None or (deadline is not None and deadline <= pool) else pool
+
+
+def _turn_expiry(asked: float, deadline: float | None, pool: float | None) -> float | None:
+    """Loop time a search asked at ``asked`` stops waiting for its turn (None: never)."""
+    wait = _turn_wait(deadline, pool)
+    return None if wait is None else asked + wait
 
 
 def _unencodable(exc: UnicodeEncodeError, attempts: int) -> APIConnectionError:

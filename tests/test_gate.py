@@ -36,7 +36,7 @@ class Iterations:
 
 
 async def enter(gate: EntryGate) -> None:
-    """What a caller does (as ``Requester.admit`` and ``fetch``): pass, or await its turn."""
+    """What a caller does (as ``Requester.ask_turn`` and ``fetch``): pass, or await its turn."""
     waiter = gate.ask()
     if waiter is not None:
         await waiter

@@ -11,8 +11,8 @@ from numbers_async._admission import Admission, Turn
 
 
 async def enter(admission: Admission, expires_at: float | None = None) -> None:
-    """What a caller does (as ``Requester.admit``): take a turn, or await one, abandoning it if
-    cancelled."""
+    """What a caller does (as ``NumbersClient.search`` with ``Requester.ask_turn``): take a
+    turn, or await one, abandoning it if cancelled."""
     waiter = admission.ask(expires_at)
     if waiter is not None:
         try:
