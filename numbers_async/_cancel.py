@@ -89,7 +89,7 @@ class _Detached:
     """One detached attempt: cancelled by its caller only while it connects or once its request
     holds a connection, and no longer once its response is closing (it then ends by itself)."""
 
-    __slots__ = ("abandoned", "closing", "connecting", "on_connection", "task")
+    __slots__ = ("abandoned", "closing", "connecting", "on_connection", "task", "tcp")
 
     def __init__(self) -> None:
         self.abandoned = False
@@ -97,6 +97,7 @@ class _Detached:
         self.on_connection = False
         self.closing = False
         self.task: asyncio.Task[Any] | None = None
+        self.tcp: Any = None  # httpcore's TCP stream while its TLS handshake runs
 
     async def trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's trace extension: the first ``http11.*`` (or ``http2.*``) event comes once
@@ -112,6 +113,15 @@ class _Detached:
             self.closing = True
         elif name.startswith(("connection.connect_tcp.", "connection.start_tls.")):
             self.connecting = name.endswith(".started")
+            if name == "connection.connect_tcp.complete":
+                self.tcp = info.get("return_value")
+            elif name == "connection.start_tls.failed" and self.tcp is not None:
+                # httpcore 1.x drops a connection whose handshake failed (cancelled, above all)
+                # without closing its socket, open until a garbage collection: closed here.
+                tcp, self.tcp = self.tcp, None
+                await tcp.aclose()
+            elif name == "connection.start_tls.complete":
+                self.tcp = None
             if self.connecting and self.abandoned:
                 self._cancel()
         elif not self.on_connection and name.startswith(("http11.", "http2.")):
