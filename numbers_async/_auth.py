@@ -34,8 +34,11 @@ class Secret:
     def __reduce__(self) -> NoReturn:
         raise TypeError("the API key is never pickled")
 
-    def kind(self) -> str:
-        """The key's type name, for a message (never its value)."""
+    def wrong_type(self) -> str | None:
+        """The key's type name when it is neither a string (a str subclass too) nor absent,
+        for a message (never its value); else None."""
+        if self._value is None or isinstance(self._value, str):
+            return None
         return type(self._value).__name__
 
     def is_text(self) -> bool:

@@ -394,6 +394,10 @@ def _check_hooks(hooks: object) -> list[object]:
         )
     checked = list(hooks)
     for hook in checked:
+        if isinstance(hook, type):  # its methods would be called unbound, without self
+            raise InvalidRequestError(
+                "hooks", f"hooks takes instances: {hook.__name__}(), not the class {hook.__name__}"
+            )
         if not any(observer(hook, event) is not None for event in EVENTS):
             raise InvalidRequestError(
                 "hooks",

@@ -107,8 +107,9 @@ def limit(value: object) -> int:
 def api_key(key: Secret) -> None:
     """A non-empty key of visible ASCII characters; the message never repeats the key, and no
     local here holds it (a traceback's frames show only the masked ``Secret``)."""
-    if key.kind() not in ("str", "NoneType"):
-        raise InvalidRequestError("api_key", f"api_key must be a str, got {key.kind()}")
+    wrong = key.wrong_type()
+    if wrong is not None:
+        raise InvalidRequestError("api_key", f"api_key must be a str, got {wrong}")
     if not key.is_text():
         raise InvalidRequestError(
             "api_key", "api_key is missing: pass api_key= or set NUMBERS_API_KEY"

@@ -434,12 +434,18 @@ def test_results_that_cannot_be_written_are_one_line_and_status_1(stdout: str) -
 
 @pytest.mark.parametrize(
     "char",
-    ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200f", "\u2028", "\u2029", "\ufeff"],
+    [
+        *"\u202e\u202a\u2066\u2069\u200b\u200f\u2028\u2029\ufeff",
+        *"\u061c\xad\u206a\u206f",  # the Arabic letter mark, soft hyphen, deprecated formats
+        "\U000e0041",  # a tag character
+    ],
 )
 def test_invisible_and_direction_characters_are_shown_escaped(char: str) -> None:
     """A locality or error message holding U+202E (the rest shown reversed), a zero-width
     space or a line separator reaches the terminal escaped, as control characters do."""
-    assert printable(f"San{char}Jose") == f"San\\u{ord(char):04x}Jose"
+    escaped = repr(char)[1:-1]
+    assert escaped.startswith("\\")
+    assert printable(f"San{char}Jose") == f"San{escaped}Jose"
     assert printable("Île-de-France, 東京, São Paulo") == "Île-de-France, 東京, São Paulo"
 
 

@@ -214,7 +214,9 @@ async def test_a_hook_method_on_the_instance_is_called(make_client: MakeClient, 
     assert calls == [1]
 
 
-@pytest.mark.parametrize("hooks", [object(), [object()], "hooks", [lambda event: None], [Hooks()]])
+@pytest.mark.parametrize(
+    "hooks", [object(), [object()], "hooks", [lambda event: None], [Hooks()], [Recorder]]
+)
 def test_hooks_must_be_hook_objects(hooks: object) -> None:
     """hooks is a list of objects with Hooks methods of their own (Hooks' no-ops observe
     nothing); anything else names the argument."""

@@ -1,5 +1,6 @@
 """Invalid arguments raise InvalidRequestError naming the argument, before any request."""
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -258,3 +259,17 @@ def test_an_attempt_may_take_its_timeout_or_the_sum_of_its_parts(
     assert attempt_limit(timeout) == limit
     client = NumbersClient(API_KEY, base_url=BASE_URL, timeout=timeout)
     assert client._requester.attempt_limit == limit
+
+
+class _Key(str):
+    """A key kept in a str subclass (a settings library's SecretStr-like type)."""
+
+
+class _Keys(enum.StrEnum):
+    LIVE = "sk_live_from_an_enum"
+
+
+@pytest.mark.parametrize("key", [_Key("sk_live_subclassed"), _Keys.LIVE])
+def test_a_key_of_a_str_subclass_is_accepted(key: str) -> None:
+    """api_key of a str subclass is a str (refused as 'must be a str, got _Key' for a while)."""
+    assert NumbersClient(key, base_url=BASE_URL).is_closed is False

@@ -54,10 +54,12 @@ def make_writer(name: str, out: TextIO) -> Writer:
 # Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
 # could clear the screen or forge a line), and lone surrogates (valid in JSON, not encodable).
 # Control characters, lone surrogates, and the invisible ones a terminal acts on: zero-width
-# and direction marks, bidi embeddings and isolates (U+202E shows the text after it reversed),
-# line and paragraph separators, the BOM.
+# and direction marks (the Arabic letter mark too), bidi embeddings and isolates (U+202E shows
+# the text after it reversed), line and paragraph separators, the soft hyphen, the deprecated
+# format characters, the BOM and tag characters.
 _UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+    "[\x00-\x1f\x7f-\x9f\xad\u061c\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+    "\U000e0000-\U000e007f]"
 )
 
 
