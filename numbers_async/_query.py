@@ -51,14 +51,14 @@ class Query:
         a Query's fields in order, as a plain tuple (which ``search()`` holds while it waits for
         its turn: the garbage collector stops tracking a tuple of strings and tuples)."""
         checked = []
-        sizes = {}  # characters each argument puts in the query, for _check_length
+        sent: dict[str, list[tuple[str, str]]] = {}  # each argument's query pairs, roughly
         for name, value in filters.items():
             if name not in SearchFilters.__annotations__:
                 raise TypeError(f"search() got an unexpected keyword argument {name!r}")
             value = _NORMALISE.get(name, _spec_checked(name))(value)
             if value is not None:
                 checked.append((name, _wire_value(name, value)))
-                sizes[name] = str(value)
+                sent[name] = [(name, str(value))]
         fields: Fields = (
             check.country_code(country_code),
             check.limit(limit),
@@ -66,8 +66,8 @@ class Query:
             check.extra_query(extra_query),
             check.extra_headers(extra_headers),
         )
-        sizes["extra_query"] = "".join(name + value for name, value in fields[3])
-        _check_length(sizes)
+        sent["extra_query"] = list(fields[3])
+        _check_length(sent)
         return fields
 
     def request(self, size: int) -> dict[str, Any]:
@@ -88,12 +88,12 @@ QUERY_MOST = 60_000
 65,536 (``InvalidURL``), which left search() with a raw httpx error."""
 
 
-def _check_length(texts: dict[str, str]) -> None:
-    """InvalidRequestError naming the longest argument when ``texts`` (each argument's
-    characters in the query) would encode to more than QUERY_MOST characters."""
-    if sum(map(len, texts.values())) * 12 <= QUERY_MOST:  # a character encodes to 12 at most
-        return
-    encoded = {name: len(urllib.parse.quote(text, safe="")) for name, text in texts.items()}
+def _check_length(pairs: dict[str, list[tuple[str, str]]]) -> None:
+    """InvalidRequestError naming the argument that puts most in the query when ``pairs`` (each
+    argument's query parameters) would encode to more than QUERY_MOST characters."""
+    if sum(len(k) + len(v) + 2 for each in pairs.values() for k, v in each) * 12 <= QUERY_MOST:
+        return  # a character encodes to 12 at most: surely short enough, nothing encoded
+    encoded = {name: len(urllib.parse.urlencode(each)) + 1 for name, each in pairs.items()}
     if sum(encoded.values()) > QUERY_MOST:
         longest = max(encoded, key=encoded.__getitem__)
         raise InvalidRequestError(

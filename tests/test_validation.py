@@ -61,6 +61,8 @@ PARTLY_SHOWN: list[tuple[str, dict[str, Any]]] = [
     ("extra_query", {"extra_query": {"x": 10**5000}}),  # no repr at all (over 4,300 digits)
     # a query over httpx's bound: a raw httpx.InvalidURL escaped
     ("extra_query", {"extra_query": {"x": "a" * 1_000_000}}),
+    # 11,000 short pairs: their = and & separators make the query too long
+    ("extra_query", {"extra_query": {f"{n:05d}": "" for n in range(11_000)}}),
     ("features", {"features": [f"f{n}" for n in range(20_000)]}),
 ]
 
@@ -273,3 +275,15 @@ class _Keys(enum.StrEnum):
 def test_a_key_of_a_str_subclass_is_accepted(key: str) -> None:
     """api_key of a str subclass is a str (refused as 'must be a str, got _Key' for a while)."""
     assert NumbersClient(key, base_url=BASE_URL).is_closed is False
+
+
+async def test_a_long_query_httpx_can_send_is_not_refused(make_client: MakeClient) -> None:
+    """20,001 spaces go out as 20,001 '+' (as httpx encodes them), under the bound: sent."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=numbers_body([]))
+
+    await make_client(handler).search("US", extra_query={"q": " " * 20_001})
+    assert len(sent) == 1
