@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
@@ -155,10 +156,10 @@ class APIStatusError(NumbersError):
         self.provider = mask.field(provider)
         self.provider_code = mask.field(provider_code)
         self.retry_after = retry_after
-        super().__init__(self._describe(response))
+        super().__init__(self._describe(response, mask.reason(response)))
 
-    def _describe(self, response: httpx.Response) -> str:
-        head = f"{self.status_code} {self.code or response.reason_phrase or 'error'}".strip()
+    def _describe(self, response: httpx.Response, reason: str) -> str:
+        head = f"{self.status_code} {self.code or reason or 'error'}".strip()
         if self.message:
             head += f": {self.message}"
         elif self.tracking_id is None:
@@ -270,11 +271,13 @@ def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatus
 
 class _KeyMask:
     """Masks the API key the request of ``response`` carried wherever a server echoes it back
-    (an error message quoting the Authorization header): the error's fields, headers and body
-    then show ``[secure]``, as its str, repr, pickle and the CLI do. ``response`` keeps it."""
+    (an error message quoting the Authorization header), as sent, JSON-escaped (``\\/`` too)
+    or URL-encoded: the error's fields, reason phrase (the response's too), headers and body
+    then show ``[secure]``, as its str, repr, pickle and the CLI do; ``response``'s own
+    headers and content keep what came."""
 
     def __init__(self, response: httpx.Response | None) -> None:
-        self._key: str | None = None
+        self._forms: tuple[str, ...] = ()
         try:
             sent = None if response is None else response.request.headers.get(AUTH_HEADER)
         except RuntimeError:  # a response built without a request
@@ -282,19 +285,32 @@ class _KeyMask:
         if sent is not None and sent.startswith(AUTH_PREFIX):
             key = sent[len(AUTH_PREFIX) :]
             # A key of a few characters is left: masking it would garble every word holding them.
-            self._key = key if len(key) >= _MASKED_KEY_MIN else None
+            if len(key) >= _MASKED_KEY_MIN:
+                escaped = json.dumps(key)[1:-1]
+                forms = (key, escaped, escaped.replace("/", "\\/"), quote(key, safe=""))
+                self._forms = tuple(dict.fromkeys(forms))
 
     def text(self, text: str) -> str:
-        return text if self._key is None else text.replace(self._key, _MASKED)
+        for form in self._forms:
+            text = text.replace(form, _MASKED)
+        return text
 
     def field(self, text: str | None) -> str | None:
         return None if text is None else self.text(text)
 
+    def reason(self, response: httpx.Response) -> str:
+        """The reason phrase, masked; masked in ``response`` too (its repr shows it)."""
+        reason = response.reason_phrase
+        masked = self.text(reason)
+        if masked != reason:
+            response.extensions["reason_phrase"] = masked.encode("ascii", "backslashreplace")
+        return masked
+
     def body(self, response: httpx.Response | None) -> bytes:
         content = (None if response is None else _content(response)) or b""
-        if self._key is None:
-            return content
-        return content.replace(self._key.encode(), _MASKED.encode())
+        for form in self._forms:
+            content = content.replace(form.encode(), _MASKED.encode())
+        return content
 
     def headers(self, response: httpx.Response | None) -> ResponseHeaders:
         items = () if response is None else response.headers.multi_items()

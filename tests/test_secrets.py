@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, cast
+from urllib.parse import quote
 
 import aiohttp
 import httpx
@@ -27,6 +28,7 @@ from numbers_async import (
     InternalServerError,
     InvalidRequestError,
     NumbersClient,
+    NumbersError,
     PaymentRequiredError,
     ProviderError,
     RateLimitError,
@@ -353,3 +355,34 @@ def test_the_key_holder_refuses_to_be_pickled() -> None:
     with pytest.raises(TypeError, match="never pickled"):
         pickle.dumps(Secret(SECRET))
     assert SECRET not in repr(Secret(SECRET))
+
+
+SLASHED = "sk/live+T0p/S3cr3t=="  # a key a JSON encoder may write as sk\/live, a URL as sk%2Flive
+
+
+def echoing(echo: str) -> httpx.Response:
+    """A response quoting SLASHED in its reason phrase, JSON-escaped with \\/ (PHP's
+    json_encode) or URL-encoded. Built here, not in the test: a test frame's locals are in the
+    traceback rendered."""
+    if echo == "reason":
+        return httpx.Response(401, extensions={"reason_phrase": f"Bad {SLASHED}".encode()})
+    if echo == "escaped":
+        body = json.dumps({"error": {"message": f"bad key {SLASHED}"}}).replace("/", "\\/")
+        return httpx.Response(400, content=body.encode())
+    fix = f"see https://x.test/?key={quote(SLASHED, safe='')}"
+    return httpx.Response(402, json={"error": {"fix": fix}})
+
+
+@pytest.mark.parametrize("echo", ["reason", "escaped", "url-encoded"])
+async def test_a_key_echoed_escaped_or_in_the_reason_phrase_is_masked(echo: str) -> None:
+    """A server quoting the key in its reason phrase (the headline when the body has no
+    message), JSON-escaped or URL-encoded: the error shows it in none of those forms."""
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: echoing(echo)))
+    async with NumbersClient(SLASHED, base_url="http://api.test", http_client=http) as client:
+        with pytest.raises(NumbersError) as caught:
+            await client.search("US")
+    await http.aclose()
+    shown = "".join(renderings(caught.value))
+    assert "[secure]" in shown
+    for form in (SLASHED, "sk\\/live", "sk%2Flive"):
+        assert form not in shown
