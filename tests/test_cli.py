@@ -466,3 +466,17 @@ def test_the_deadline_holds_while_the_sandbox_draws_its_inventory() -> None:
     result = run_cli("search", "US", "--sandbox", "--limit", "50", "--deadline", "0.05")
     assert result.returncode == 1
     assert "passed its --deadline of 0.05 s" in result.stderr
+
+
+def test_a_missing_file_the_engine_needs_is_not_called_an_output_error() -> None:
+    """SSL_CERT_FILE naming no file: one line saying so, status 1 (it read "cannot write the
+    results", the output being fine)."""
+    env = clean_env(SSL_CERT_FILE="/nonexistent/ca.pem")
+    result = run_cli(
+        "search", "US", "--base-url", "https://127.0.0.1:9", "--api-key", "sk_12345678", env=env
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("numbers-async: error: ")
+    assert "No such file" in result.stderr
+    assert "cannot write" not in result.stderr
+    assert "Traceback" not in result.stderr

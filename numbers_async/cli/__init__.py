@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
 from ._extras import MissingExtraError
+from ._formats import OutputError
 
 __all__ = ["main"]
 
@@ -50,9 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # interpreter's final flush does not fail again.
         _discard_stdout()
         return SUCCESS
-    except OSError as error:  # writing the results failed: a full disk, a closed descriptor
+    except OutputError as error:  # a full disk, a closed descriptor
         print(f"numbers-async: error: cannot write the results: {error}", file=sys.stderr)
         _discard_stdout()
+        return API_ERROR
+    except OSError as error:  # a file it needs (SSL_CERT_FILE naming none, say)
+        print(f"numbers-async: error: {error}", file=sys.stderr)
         return API_ERROR
 
 

@@ -13,7 +13,7 @@ import csv
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 from numbers_async import AvailableNumber, to_json_dict
 from numbers_async._spec import NUMBER_FIELDS
@@ -40,15 +40,44 @@ class Writer(Protocol):
 STREAMED = frozenset({"ndjson", "csv"})  # formats written number by number, not at the end
 
 
+class OutputError(OSError):
+    """Writing the results failed (a full disk, a closed descriptor): not an error of the API."""
+
+
+class _Output:
+    """``out`` for the writers, its write failures raised as OutputError."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.encoding = getattr(out, "encoding", None)
+        self._out = out
+
+    def write(self, text: str) -> int:
+        try:
+            return self._out.write(text)
+        except BrokenPipeError:  # the reader stopped reading (`| head`): not an error
+            raise
+        except OSError as error:
+            raise OutputError(error.errno, error.strerror) from error
+
+    def flush(self) -> None:
+        try:
+            self._out.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(error.errno, error.strerror) from error
+
+
 def make_writer(name: str, out: TextIO) -> Writer:
-    """The writer of format ``name`` (one of ``FORMATS``) on ``out``."""
+    """The writer of format ``name`` (one of ``FORMATS``) on ``out``; each flushes ``out`` as
+    it finishes, so a failing output fails there (OutputError), not at the interpreter's exit."""
     writers: dict[str, Callable[[TextIO], Writer]] = {
         "table": TableWriter,
         "json": JsonWriter,
         "ndjson": NdjsonWriter,
         "csv": CsvWriter,
     }
-    return writers[name](out)
+    return writers[name](cast(TextIO, _Output(out)))
 
 
 # Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
@@ -106,6 +135,7 @@ class TableWriter:
         for row in self._rows:
             line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
             self._out.write(line.rstrip() + "\n")
+        self._out.flush()
 
 
 class JsonWriter:
@@ -121,6 +151,7 @@ class JsonWriter:
     def finish(self) -> None:
         json.dump(self._numbers, self._out, indent=2, ensure_ascii=ascii_only(self._out))
         self._out.write("\n")
+        self._out.flush()
 
 
 class NdjsonWriter:
