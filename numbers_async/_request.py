@@ -188,7 +188,8 @@ class Requester:
             self._raise_if_closed(task)
         elif isinstance(error, TimeoutError):
             pool = self._pool_timeout()
-            raise self._no_turn(deadline, by_deadline=_turn_wait(deadline, pool) == deadline)
+            by_deadline = _turn_wait(deadline, pool) == deadline
+            raise self._no_turn(deadline, by_deadline=by_deadline) from None
 
     def turn_waited(self) -> None:
         """The wait ``ask_turn`` returned ended, whatever its outcome."""

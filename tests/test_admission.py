@@ -141,6 +141,7 @@ async def test_a_search_waits_no_longer_than_the_pool_timeout(
         await client.search("US", limit=1)
     assert 0.2 <= time.perf_counter() - started < 2.0
     assert caught.value.attempts == 0
+    assert caught.value.__suppress_context__  # no "during handling of TimeoutError" in its trace
     assert held.requests == 3  # it sent nothing
     held.release.set()
     await asyncio.wait_for(asyncio.gather(*running), 5)
