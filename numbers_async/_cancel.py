@@ -36,6 +36,7 @@ for safety but for speed (``queued_pool``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -119,7 +120,8 @@ class _Detached:
                 # httpcore 1.x drops a connection whose handshake failed (cancelled, above all)
                 # without closing its socket, open until a garbage collection: closed here.
                 tcp, self.tcp = self.tcp, None
-                await tcp.aclose()
+                with contextlib.suppress(Exception):  # httpcore's own failure is the one raised
+                    await tcp.aclose()
             elif name == "connection.start_tls.complete":
                 self.tcp = None
             if self.connecting and self.abandoned:
