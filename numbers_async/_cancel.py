@@ -116,16 +116,17 @@ class _Detached:
             self.connecting = name.endswith(".started")
             if name == "connection.connect_tcp.complete":
                 self.tcp = info.get("return_value")
-            elif name == "connection.start_tls.failed" and self.tcp is not None:
-                # httpcore 1.x drops a connection whose handshake failed (cancelled, above all)
-                # without closing its socket, open until a garbage collection: closed here.
-                tcp, self.tcp = self.tcp, None
-                with contextlib.suppress(Exception):  # httpcore's own failure is the one raised
-                    await tcp.aclose()
-            elif name == "connection.start_tls.complete":
-                self.tcp = None
             if self.connecting and self.abandoned:
                 self._cancel()
+        if name.endswith("start_tls.failed") and self.tcp is not None:
+            # httpcore 1.x drops a connection whose handshake (with the server, or through a
+            # proxy's tunnel) failed, cancelled above all, without closing its socket: open
+            # until a garbage collection. Closed here.
+            tcp, self.tcp = self.tcp, None
+            with contextlib.suppress(Exception):  # httpcore's own failure is the one raised
+                await tcp.aclose()
+        elif name.endswith("start_tls.complete"):
+            self.tcp = None
         elif not self.on_connection and name.startswith(("http11.", "http2.")):
             self.on_connection = True
             if self.abandoned:

@@ -273,13 +273,15 @@ class NumbersClient:
         checked = Query.checked(country_code, limit, filters, extra_query, extra_headers)
         waiter = requester.ask_turn(asked, self._deadline)
         if waiter is not None:  # awaited in this frame: no coroutine of ours while waiting
+            task = asyncio.current_task()
+            assert task is not None
             try:
                 await waiter
             except BaseException as error:
-                requester.turn_refused(waiter, error, self._deadline)
+                requester.turn_refused(waiter, error, self._deadline, task)
                 raise
             finally:
-                requester.turn_waited()
+                requester.turn_waited(task)
         turn = requester.turn()
         try:
             pager = self._pager(Query(*checked), self._page_concurrency)

@@ -176,25 +176,26 @@ class Requester:
         return waiter
 
     def turn_refused(
-        self, waiter: asyncio.Future[None], error: BaseException, deadline: float | None
+        self,
+        waiter: asyncio.Future[None],
+        error: BaseException,
+        deadline: float | None,
+        task: asyncio.Task[Any],
     ) -> None:
-        """``await waiter`` (from ``ask_turn``) raised ``error``: raise what the search raises
-        instead (ClientClosedError if close() cancelled it, APITimeoutError if the wait timed
-        out), or return for ``error`` itself."""
+        """``await waiter`` (from ``ask_turn``) in ``task`` raised ``error``: raise what the
+        search raises instead (ClientClosedError if close() cancelled it, APITimeoutError if the
+        wait timed out), or return for ``error`` itself."""
         if isinstance(error, asyncio.CancelledError):
             self._admission.abandon(waiter)
-            task = asyncio.current_task()
-            assert task is not None
             self._raise_if_closed(task)
         elif isinstance(error, TimeoutError):
             pool = self._pool_timeout()
             by_deadline = _turn_wait(deadline, pool) == deadline
             raise self._no_turn(deadline, by_deadline=by_deadline) from None
 
-    def turn_waited(self) -> None:
-        """The wait ``ask_turn`` returned ended, whatever its outcome."""
-        task = asyncio.current_task()
-        assert task is not None
+    def turn_waited(self, task: asyncio.Task[Any]) -> None:
+        """The wait ``ask_turn`` gave ``task`` ended, whatever its outcome (its coroutine may
+        be closed by the garbage collector, outside any loop: no lookup of the task here)."""
         self._done(task)
 
     def turn(self) -> Turn:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, cast
 
+import httpx
 import pytest
 from helpers import (
     API_KEY,
@@ -306,4 +307,44 @@ async def test_searches_cancelled_in_a_stalled_tls_handshake_leave_no_socket_ope
         assert server.open_connections == 0
         await client.aclose()
         await options_client(client).aclose()
+    assert other_tasks() == []
+
+
+async def test_searches_cancelled_in_a_stalled_handshake_through_a_proxy_leave_no_socket_open() -> (
+    None
+):
+    """The same through a caller's httpx client with an HTTP proxy: the tunnel opens, its TLS
+    handshake stalls, callers time out; the proxy sees each connection closed (they stayed
+    open until aclose())."""
+    connections = {"opened": 0, "open": 0}
+
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections["opened"] += 1
+        connections["open"] += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")  # CONNECT
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await writer.drain()
+            await reader.read()  # the ClientHello, never answered: until the client closes
+        finally:
+            connections["open"] -= 1
+            writer.close()
+
+    proxy = await asyncio.start_server(tunnel, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    http = httpx.AsyncClient(proxy=f"http://127.0.0.1:{port}")
+    timeout = Timeouts(connect=8.0, read=8.0, pool=8.0)
+    client = NumbersClient(
+        API_KEY, base_url="https://127.0.0.1:9", http_client=http, timeout=timeout, max_retries=0
+    )
+    for _ in range(3):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await client.search("US")
+    await asyncio.sleep(0.2)
+    assert connections == {"opened": 3, "open": 0}
+    await client.aclose()
+    await http.aclose()
+    proxy.close()
+    await proxy.wait_closed()
     assert other_tasks() == []
