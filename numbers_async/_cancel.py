@@ -118,19 +118,18 @@ class _Detached:
                 self.tcp = info.get("return_value")
             if self.connecting and self.abandoned:
                 self._cancel()
-        if name.endswith("start_tls.failed") and self.tcp is not None:
-            # httpcore 1.x drops a connection whose handshake (with the server, or through a
-            # proxy's tunnel) failed, cancelled above all, without closing its socket: open
-            # until a garbage collection. Closed here.
-            tcp, self.tcp = self.tcp, None
-            with contextlib.suppress(Exception):  # httpcore's own failure is the one raised
-                await tcp.aclose()
-        elif name.endswith("start_tls.complete"):
-            self.tcp = None
         elif not self.on_connection and name.startswith(("http11.", "http2.")):
             self.on_connection = True
             if self.abandoned:
                 self._cancel()
+        if self.tcp is not None and name.endswith(("start_tls.complete", "start_tls.failed")):
+            tcp, self.tcp = self.tcp, None
+            if name.endswith(".failed"):
+                # httpcore 1.x drops a connection whose handshake (with the server, or through a
+                # proxy's tunnel) failed, cancelled above all, without closing its socket: open
+                # until a garbage collection. Closed here; httpcore's own failure is raised.
+                with contextlib.suppress(Exception):
+                    await tcp.aclose()
 
     def abandon(self) -> bool:
         """The caller is gone: cancel the attempt now if it connects or its request holds its
