@@ -9,10 +9,11 @@ the spec shows after ``make generate``); JSON adds fields the spec does not know
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO, cast
 
 from numbers_async import AvailableNumber, to_json_dict
@@ -52,20 +53,24 @@ class _Output:
         self._out = out
 
     def write(self, text: str) -> int:
-        try:
+        with _as_output_error():
             return self._out.write(text)
-        except BrokenPipeError:  # the reader stopped reading (`| head`): not an error
-            raise
-        except OSError as error:
-            raise OutputError(error.errno, error.strerror) from error
 
     def flush(self) -> None:
-        try:
+        with _as_output_error():
             self._out.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as error:
-            raise OutputError(error.errno, error.strerror) from error
+
+
+@contextlib.contextmanager
+def _as_output_error() -> Iterator[None]:
+    """An OSError inside raised as OutputError; a broken pipe as it is (the reader stopped
+    reading, `| head`: not an error)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(error.errno, error.strerror) from error
 
 
 def make_writer(name: str, out: TextIO) -> Writer:
