@@ -53,7 +53,8 @@ def test_the_issue_countries_are_supported() -> None:
     assert {"US", "CA", "GB", "DE", "FR", "AU"} <= set(SUPPORTED_COUNTRIES)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+# A second seed's draw is the long variant (`slow`: `make test-slow` and CI run it).
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("country", SUPPORTED_COUNTRIES)
 def test_every_number_is_valid_for_its_country_and_kind(country: str, seed: int) -> None:
     """phonenumbers accepts inventory numbers as valid E.164 of their country and of the type
