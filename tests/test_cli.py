@@ -490,3 +490,20 @@ def test_a_missing_file_the_engine_needs_is_not_called_an_output_error() -> None
     assert "No such file" in result.stderr
     assert "cannot write" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_table_columns_stay_aligned_past_wide_and_combining_characters() -> None:
+    """Localities of two-column characters (東京) and with a combining accent (Zu\\u0308rich)
+    beside plain ones: the column after them starts at one terminal column on every row
+    (padding by len() put it two columns early after 東京, one late after the accent)."""
+    out = io.StringIO()
+    writer = make_writer("table", out)
+    for number, locality in enumerate(["東京", "Zu\u0308rich", "Paris", "Zürich"]):
+        writer.add(AvailableNumber(phone_number=f"+8130000000{number}", locality=locality,
+                                   administrative_area="Region"))  # fmt: skip
+    writer.finish()
+    heading, *rows = out.getvalue().splitlines()
+    # REGION starts at column 24 (12 of number, 2 of gap, 8 of LOCALITY, 2 of gap): 22
+    # characters into the row after 東京's four columns, 25 after the accent's seven characters.
+    assert heading.index("REGION") == 24
+    assert [row.index("Region") for row in rows] == [22, 25, 24, 24]

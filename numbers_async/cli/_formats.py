@@ -13,6 +13,7 @@ import contextlib
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO, cast
 
@@ -85,8 +86,6 @@ def make_writer(name: str, out: TextIO) -> Writer:
     return writers[name](cast(TextIO, _Output(out)))
 
 
-# Characters a terminal may act on: C0 and C1 controls and DEL (an ESC sequence from a server
-# could clear the screen or forge a line), and lone surrogates (valid in JSON, not encodable).
 # Control characters, lone surrogates, and the invisible ones a terminal acts on: zero-width
 # and direction marks (the Arabic letter mark too), bidi embeddings and isolates (U+202E shows
 # the text after it reversed), line and paragraph separators, the soft hyphen, the deprecated
@@ -136,11 +135,26 @@ class TableWriter:
         self._rows.append([printable(cell) or "-" for cell in _cells(number)])
 
     def finish(self) -> None:
-        widths = [max(len(row[i]) for row in self._rows) for i in range(len(TABLE_HEADINGS))]
-        for row in self._rows:
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        shown = [[(cell, display_width(cell)) for cell in row] for row in self._rows]
+        widths = [max(row[i][1] for row in shown) for i in range(len(TABLE_HEADINGS))]
+        for row in shown:
+            line = "  ".join(
+                cell + " " * (width - used) for (cell, used), width in zip(row, widths, strict=True)
+            )
             self._out.write(line.rstrip() + "\n")
         self._out.flush()
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK) characters two, combining marks none,
+    so that a locality like 東京 or a decomposed é keeps the columns after it aligned."""
+    return sum(_columns(char) for char in text)
+
+
+def _columns(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
 
 
 class JsonWriter:
