@@ -7,14 +7,51 @@ is how responses are split and requests smuggled). Refused on every engine, so a
 A body longer than its Content-Length leaves its excess on the connection, and httpcore (1.x and
 2) would read it as the answer to the next request on that connection: another search's
 numbers. aiohttp closes such a connection; on the pools a client owns ``discard_if_overrun``
-does. A caller's own httpx or httpx2 client is not guarded (README, "Connections").
+does. Bytes read with the response past its end that cannot begin another response (a body
+longer than its Content-Length, a body after a 204 or 304, which have none) show its own framing
+was wrong: it is no usable response on every owned engine, as aiohttp's parser fails on them
+before handing the response over; the guarded streams raise ``BytesPastTheEnd`` when the body
+ends. A whole second response after a well-framed one is not read, by any engine: the
+connection is closed. A caller's own httpx or httpx2 client is not guarded (README,
+"Connections").
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import httpx
+
+
+class BytesPastTheEnd(httpx.RemoteProtocolError):
+    """Bytes that cannot begin a response came past a response's end: its framing was wrong,
+    and it is trusted no more than its connection, whatever its status (as on aiohttp)."""
+
+    def __init__(self) -> None:
+        super().__init__("bytes came past the end of the response (its framing is wrong)")
+
+
+def _h11_state(pool_stream: Any) -> Any:
+    """The h11.Connection under an httpcore pool's response stream (None for HTTP/2)."""
+    connection = getattr(getattr(pool_stream, "_stream", None), "_connection", None)
+    return getattr(connection, "_h11_state", None)
+
+
+def _past_the_end(state: Any) -> bytes:
+    """The bytes h11 read past the response's end (its ``trailing_data``; h11 not imported)."""
+    trailing = getattr(state, "trailing_data", None)
+    return b"" if trailing is None else bytes(trailing[0][:5])
+
+
+async def refusing_overrun(chunks: AsyncIterable[bytes], pool_stream: Any) -> AsyncIterator[bytes]:
+    """``chunks`` of a response body, then BytesPastTheEnd if bytes came past its end that
+    cannot be the start of another response (``HTTP/``)."""
+    async for chunk in chunks:
+        yield chunk
+    extra = _past_the_end(_h11_state(pool_stream))
+    if extra and not b"HTTP/".startswith(extra):
+        raise BytesPastTheEnd
 
 
 async def unambiguous(response: httpx.Response, request: httpx.Request) -> httpx.Response:
@@ -35,10 +72,8 @@ def discard_if_overrun(pool_stream: Any) -> None:
 
     Bytes arriving later make the idle connection readable, which httpcore already treats as
     closed; this catches those read with the response (h11's ``trailing_data``)."""
-    connection = getattr(getattr(pool_stream, "_stream", None), "_connection", None)
-    state: Any = getattr(connection, "_h11_state", None)  # HTTP/1.1 only: HTTP/2 frames its streams
-    trailing = getattr(state, "trailing_data", None)  # an h11.Connection's (h11 not imported)
-    if trailing is not None and trailing[0]:
+    state = _h11_state(pool_stream)  # HTTP/1.1 only: HTTP/2 frames its streams
+    if _past_the_end(state):
         state.send_failed()
 
 
@@ -48,8 +83,8 @@ class OverrunGuard(httpx.AsyncByteStream):
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
-    def __aiter__(self) -> Any:
-        return self._stream.__aiter__()
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return refusing_overrun(self._stream, getattr(self._stream, "_httpcore_stream", None))
 
     async def aclose(self) -> None:
         discard_if_overrun(getattr(self._stream, "_httpcore_stream", None))

@@ -25,7 +25,7 @@ import httpcore2
 import httpx
 import httpx2
 
-from ._framing import discard_if_overrun, unambiguous
+from ._framing import discard_if_overrun, refusing_overrun, unambiguous
 from ._network import pool_on_asyncio
 from ._transports import NoCookieClient
 
@@ -68,7 +68,7 @@ class _PoolStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _mapped_errors():
-            async for chunk in self._stream:
+            async for chunk in refusing_overrun(self._stream, self._stream):
                 yield chunk
 
     async def aclose(self) -> None:

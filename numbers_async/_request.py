@@ -14,6 +14,7 @@ from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
 from ._cancel import DetachedAttempts, queued_pool
+from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
 from ._retry import RetryPolicy, decide, explain, is_retryable
@@ -505,8 +506,8 @@ class Requester:
                         await read_limited(response, self.max_response_bytes)
                     except httpx.DecodingError as exc:
                         undecodable = exc
-                    except httpx.TransportError:
-                        if response.is_success:
+                    except httpx.TransportError as exc:
+                        if response.is_success or isinstance(exc, BytesPastTheEnd):
                             raise
             except TimeoutError:
                 if response is None or response.is_success:
