@@ -54,7 +54,7 @@ class Query:
         sent: dict[str, list[tuple[str, str]]] = {}  # each argument's query pairs, roughly
         for name, value in filters.items():
             if name not in SearchFilters.__annotations__:
-                raise TypeError(f"search() got an unexpected keyword argument {name!r}")
+                raise InvalidRequestError(name, _not_a_filter(name))
             value = _NORMALISE.get(name, _spec_checked(name))(value)
             if value is not None:
                 checked.append((name, _wire_value(name, value)))
@@ -86,6 +86,20 @@ class Query:
 QUERY_MOST = 60_000
 """Characters of arguments a query may carry, encoded: httpx refuses a URL whose query is over
 65,536 (``InvalidURL``), which left search() with a raw httpx error."""
+
+
+def _not_a_filter(name: str) -> str:
+    """Why ``name`` was refused as a search's keyword: the filter it resembles (``areaCode``,
+    the API's name for ``area_code``) or the filters there are, and ``extra_query`` for the
+    API's parameters the client has no argument for."""
+    filters = list(SearchFilters.__annotations__)
+    folded = {filter_.replace("_", ""): filter_ for filter_ in filters}
+    like = folded.get(name.replace("_", "").lower())
+    hint = f"did you mean {like}?" if like else f"the filters are {', '.join(filters)}"
+    return (
+        f"{check.shown(name)} is not a search argument: {hint} (other query parameters go in "
+        "extra_query)"
+    )
 
 
 def _check_length(pairs: dict[str, list[tuple[str, str]]]) -> None:

@@ -64,7 +64,33 @@ PARTLY_SHOWN: list[tuple[str, dict[str, Any]]] = [
     # 11,000 short pairs: their = and & separators make the query too long
     ("extra_query", {"extra_query": {f"{n:05d}": "" for n in range(11_000)}}),
     ("features", {"features": [f"f{n}" for n in range(20_000)]}),
+    # a keyword that is no argument: the API's own name, or none at all (a bare TypeError was
+    # raised from the library, saying "search()" on iter_search too)
+    ("areaCode", {"areaCode": "415"}),
+    ("number_type", {"number_type": "mobile"}),
 ]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "hint"),
+    [
+        ("areaCode", "did you mean area_code?"),
+        ("AREA_CODE", "did you mean area_code?"),
+        ("feature", "the filters are features, area_code"),
+    ],
+)
+async def test_a_keyword_that_is_no_argument_names_the_one_meant(
+    make_client: MakeClient, keyword: str, hint: str
+) -> None:
+    """An unknown keyword: the filter it resembles, or the filters there are, and where the
+    API's other query parameters go."""
+    client = make_client(lambda request: httpx.Response(500))
+    unknown: dict[str, Any] = {keyword: "415"}
+    with pytest.raises(InvalidRequestError) as caught:
+        client.iter_search("US", **unknown)
+    assert caught.value.argument == keyword
+    assert hint in str(caught.value)
+    assert "extra_query" in str(caught.value)
 
 
 @pytest.mark.parametrize(("argument", "kwargs"), [*INVALID_SEARCHES, *PARTLY_SHOWN])
