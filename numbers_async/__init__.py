@@ -10,9 +10,11 @@ from ._budget import RetryBudget
 from ._client import ClientOptions, NumbersClient
 from ._filters import SearchFilters
 from ._json import to_json_dict
+from ._pagination import StopReason
 from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._timeouts import Timeouts
+from ._transports import Transport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -61,7 +63,9 @@ __all__ = [
     "SearchInfo",
     "SearchResult",
     "SearchStream",
+    "StopReason",
     "Timeouts",
+    "Transport",
     "UnexpectedStatusError",
     "Unset",
     "__version__",

@@ -42,7 +42,7 @@ class ClientOptions(TypedDict, total=False):
     """What ``with_options()`` may change: the per-call settings (a different key, URL or
     transport needs a client, and a pool, of its own)."""
 
-    timeout: float | httpx.Timeout
+    timeout: float | Timeouts | httpx.Timeout
     max_retries: int
     retry_initial_delay: float
     retry_max_delay: float
@@ -62,8 +62,8 @@ class NumbersClient:
     ``retry_policy`` sets all of these at once (and the test seams ``sleep`` and ``random``);
     the separate arguments, when given, override its fields.
     With ``http_client`` the caller owns the connection pool and closes it; otherwise the
-    client owns one on ``transport`` ("httpx", or "aiohttp": several times the throughput under
-    concurrency, needs the ``aiohttp`` extra), closed by ``aclose()`` or ``async with``.
+    client owns one on ``transport`` ("httpx"; "httpx2" or "aiohttp", which need their extras:
+    less CPU per search, README "Configuration"), closed by ``aclose()`` or ``async with``.
 
     ``page_concurrency`` bounds the requests one large search keeps in flight (default 5: a
     1,000-number search takes about five round trips instead of twenty, while one search never

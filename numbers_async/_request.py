@@ -267,12 +267,12 @@ class Requester:
             )
 
     async def fetch(
-        self, request: dict[str, Any], search: SearchInfo | None = None
+        self, request: dict[str, Any], search: SearchInfo
     ) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
         within ``search``'s deadline."""
         task = self._interruptible(asyncio.get_running_loop())
-        turn = None if search is None else search._turn
+        turn = search._turn
         if turn is not None:
             turn.start()
         try:
@@ -313,7 +313,7 @@ class Requester:
         self._interrupted.discard(task)
 
     async def _fetch(
-        self, request: dict[str, Any], search: SearchInfo | None
+        self, request: dict[str, Any], search: SearchInfo
     ) -> list[AvailableNumber]:
         """The loop: send one attempt, classify it, ask the retry decision, wait."""
         url = self.url(request)
@@ -331,8 +331,7 @@ class Requester:
             mask_key(built)
             attempt += 1
             self.requests_sent += 1
-            if search is not None:
-                search.attempts += 1
+            search.attempts += 1
             if budget is not None and attempt == 1:
                 budget.deposit()
             if observed:
@@ -378,10 +377,10 @@ class Requester:
                     scheduled(retry)
             await self._wait_to_retry(decision.delay, search)
 
-    async def _wait_to_retry(self, delay: float, search: SearchInfo | None) -> None:
+    async def _wait_to_retry(self, delay: float, search: SearchInfo) -> None:
         """The retry policy's sleep, during which the search's turn may go to a waiting search
         (``Turn``)."""
-        turn = None if search is None else search._turn
+        turn = search._turn
         if turn is None:
             await self.policy.sleep(delay)
             return
@@ -410,7 +409,7 @@ class Requester:
         asked: int | None,
         attempt: int,
         deadline_at: float | None,
-        search: SearchInfo | None,
+        search: SearchInfo,
     ) -> tuple[list[AvailableNumber] | NumbersError, int | None]:
         """One attempt: its page or the error it maps to (returned, for the loop to decide),
         and the response's status (None without a response, _DEADLINE when it passed)."""
@@ -589,19 +588,19 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
 _DEADLINE = -1  # the status of an attempt the search's deadline ended
 
 
-def _deadline_at(search: SearchInfo | None, loop: asyncio.AbstractEventLoop) -> float | None:
+def _deadline_at(search: SearchInfo, loop: asyncio.AbstractEventLoop) -> float | None:
     """The loop time ``search`` must end by: set when search() asked for its turn, else
     (iter_search) from its first request."""
-    if search is None or search.deadline is None:
+    if search.deadline is None:
         return None
     if search._deadline_at is None:
         search._deadline_at = loop.time() + search.deadline
     return search._deadline_at
 
 
-def _past_deadline(search: SearchInfo | None, attempts: int) -> APITimeoutError:
+def _past_deadline(search: SearchInfo, attempts: int) -> APITimeoutError:
     """The error of a search whose deadline passed (``attempts`` sent for this page)."""
-    deadline = search.deadline if search is not None else None
+    deadline = search.deadline
     return APITimeoutError(
         f"the search's deadline ({deadline:g} s) passed after {attempts} attempt(s) of a page",
         attempts=attempts,

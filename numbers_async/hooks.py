@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ._admission import Turn
+    from ._pagination import StopReason
     from .errors import NumbersError
 
 __all__ = ["AttemptInfo", "Hooks", "RetryInfo", "SearchInfo"]
@@ -54,7 +55,7 @@ class SearchInfo:
     #: True when the inventory ran out before ``limit`` numbers were found.
     exhausted: bool = False
     #: Why the search ended: "limit", "short_page", "no_progress", or None after an error.
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     #: The error that ended the search, or None.
     error: BaseException | None = None
     # The event-loop time the search must end by, fixed when search() asks for its turn or
@@ -76,7 +77,7 @@ class AttemptInfo:
     ``extra_headers``), ``attempt_ended`` once its response was read or it failed."""
 
     #: The search it belongs to.
-    search: SearchInfo | None
+    search: SearchInfo
     #: 1 for a page's first request, 2 for its first retry, ...
     number: int
     method: str
