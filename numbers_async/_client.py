@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import aclosing
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, NoReturn, Self, SupportsIndex, TypedDict, Unpack
 
 import attrs
 import httpx
@@ -153,6 +153,14 @@ class NumbersClient:
             budget=None if retry_budget is None else RetryLedger(retry_budget),
             hooks=hook_set,
             attempt_limit=check.attempt_limit(timeout),
+        )
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        """Refused, for pickle, copy and deepcopy alike: a copy would share (or lose) this
+        client's pool, its loop and its searches in flight."""
+        raise TypeError(
+            "a NumbersClient cannot be pickled or copied: create one in each process and event "
+            "loop (with_options() derives one sharing this one's pool)"
         )
 
     def __repr__(self) -> str:

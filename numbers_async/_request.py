@@ -266,9 +266,7 @@ class Requester:
                 "(each asyncio.run() starts a new one)"
             )
 
-    async def fetch(
-        self, request: dict[str, Any], search: SearchInfo
-    ) -> list[AvailableNumber]:
+    async def fetch(self, request: dict[str, Any], search: SearchInfo) -> list[AvailableNumber]:
         """One page of numbers for ``request`` (the generated ``_get_kwargs``), with retries,
         within ``search``'s deadline."""
         task = self._interruptible(asyncio.get_running_loop())
@@ -312,9 +310,7 @@ class Requester:
         self._running.discard(task)
         self._interrupted.discard(task)
 
-    async def _fetch(
-        self, request: dict[str, Any], search: SearchInfo
-    ) -> list[AvailableNumber]:
+    async def _fetch(self, request: dict[str, Any], search: SearchInfo) -> list[AvailableNumber]:
         """The loop: send one attempt, classify it, ask the retry decision, wait."""
         url = self.url(request)
         asked = _asked(request)

@@ -1,7 +1,9 @@
 """NumbersClient: configuration, headers, timeouts, connection ownership, retries, cancellation."""
 
 import asyncio
+import copy
 import logging
+import pickle
 from collections.abc import Callable
 
 import httpx
@@ -119,6 +121,23 @@ def test_repr_shows_base_url_but_never_the_key() -> None:
     assert BASE_URL in repr(client)
     assert API_KEY not in repr(client)
     assert API_KEY not in str(client)
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+async def test_a_client_is_never_pickled_or_copied(how: str) -> None:
+    """pickle, copy and deepcopy are refused with a TypeError saying what to do (pickle and
+    deepcopy raised about a WeakSet's function or a lock; copy made a client sharing the
+    original's pool, which closing either closed); the key is not in it."""
+    copying: dict[str, Callable[[object], object]] = {
+        "pickle": pickle.dumps,
+        "copy": copy.copy,
+        "deepcopy": copy.deepcopy,
+    }
+    async with NumbersClient(API_KEY, base_url=BASE_URL) as client:
+        with pytest.raises(TypeError, match="cannot be pickled or copied") as caught:
+            copying[how](client)
+    assert API_KEY not in str(caught.value)
+    assert "with_options()" in str(caught.value)
 
 
 async def test_502_twice_then_200_succeeds_with_three_requests(
