@@ -30,12 +30,15 @@ generate: $(STAMP)
 
 check-generated: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	scripts/generate.sh $$tmp/numbers_api && \
+	if ! scripts/generate.sh $$tmp/numbers_api; then \
+		echo "ERROR: generating from $(SPEC) failed (above): $(GEN_PKG) cannot be checked."; \
+		exit 1; \
+	fi && \
 	if ! diff -r -q -x __pycache__ $(GEN_PKG) $$tmp/numbers_api; then \
 		echo "ERROR: $(GEN_PKG) is stale: it differs from what $(SPEC) generates (files above)."; \
 		echo "Run 'make generate' and commit spec/ and generated/ together."; \
 		exit 1; \
-	fi; echo "generated/ is up to date with $(SPEC)"
+	fi && echo "generated/ is up to date with $(SPEC)"
 
 validate-spec: $(STAMP)
 	$(BIN)/openapi-spec-validator $(SPEC)

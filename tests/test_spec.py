@@ -56,6 +56,34 @@ def test_check_generated_sees_what_the_generator_drops(tmp_path: Path) -> None:
     assert "models/" not in result.stdout
 
 
+def test_a_spec_that_cannot_be_generated_fails_the_check_and_keeps_the_package(
+    tmp_path: Path,
+) -> None:
+    """A spec the generator refuses: check-generated fails (it said "up to date", status 0,
+    after the generation failed) and generate.sh leaves its output folder as it was (it was
+    left half rewritten)."""
+    refused = tmp_path / "openapi.yaml"
+    refused.write_text("openapi: 3.1.0\npaths: [not, a, mapping]\n")
+    result = check_generated(refused)
+    assert result.returncode != 0
+    assert "up to date" not in result.stdout
+    assert "generating from" in result.stdout
+    out = tmp_path / "numbers_api"
+    out.mkdir()
+    (out / "kept.py").write_text("KEPT = True\n")
+    generated = subprocess.run(
+        ["scripts/generate.sh", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "SPEC": str(refused)},
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+    assert generated.returncode != 0
+    assert [path.name for path in out.iterdir()] == ["kept.py"]
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
 def check_generated(spec: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "-s", "check-generated"],
