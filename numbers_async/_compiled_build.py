@@ -33,9 +33,9 @@ import numbers_api.models
 from numbers_api.spec_facts import SCHEMAS, STATUSES, Field
 from numbers_api.types import UNSET
 
+from ._spec import NUMBER_SCHEMA  # its nulls read as absent (_parse._tolerate): refused here
+
 SUCCESS_SCHEMA = STATUSES[200] or "AvailableNumbersResponse"
-# A number's schema: its nulls read as absent (``_parse._tolerate``), so the check refuses them.
-NUMBER_SCHEMA = next(field.schema for field in SCHEMAS[SUCCESS_SCHEMA] if field.name == "numbers")
 
 # The exact Python types json.loads gives each JSON Schema type (bool is not an integer).
 JSON_TYPES: dict[str, tuple[type, ...]] = {

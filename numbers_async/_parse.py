@@ -23,6 +23,7 @@ from numbers_api.spec_facts import SCHEMAS
 
 from ._compiled_build import BUILD, SUCCESS_SCHEMA
 from ._compiled_build import JSON_TYPES as _JSON_TYPES
+from ._spec import PAGE_ATTRIBUTE, PAGE_KEY
 
 _NAMES = {
     "string": "a string",
@@ -114,13 +115,13 @@ def parse_numbers(content: bytes, asked: int | None = None) -> list[AvailableNum
     if BUILD is not None:
         page = _generated(BUILD, body)  # one pass: checked and built (None: not exactly the shape)
         if page is not None:
-            numbers = page.numbers
+            numbers = getattr(page, PAGE_ATTRIBUTE)
     if numbers is None:
         _tolerate(body)  # the slow way: say why, or read nulls as absent
         problem = shape_problem(body)
         if problem is not None:
             raise InvalidBody(problem)
-        numbers = _generated(AvailableNumbersResponse.from_dict, body).numbers
+        numbers = getattr(_generated(AvailableNumbersResponse.from_dict, body), PAGE_ATTRIBUTE)
     for number in numbers:
         if number.additional_properties:  # fields the spec does not know: kept, if not too deep
             _check_depth(number.additional_properties)
@@ -162,9 +163,9 @@ def _generated(build: Callable[[Any], Any], body: Any) -> Any:
 
 def _numbers(body: Any) -> list[Any] | None:
     """The page's list of numbers, if it has one."""
-    if type(body) is not dict or type(body.get("numbers")) is not list:
+    if type(body) is not dict or type(body.get(PAGE_KEY)) is not list:
         return None
-    numbers: list[Any] = body["numbers"]
+    numbers: list[Any] = body[PAGE_KEY]
     return numbers
 
 

@@ -16,17 +16,30 @@ from numbers_api.spec_facts import Field, Parameter
 PARAMETERS: dict[str, Parameter] = {p.python_name: p for p in spec_facts.PARAMETERS}
 
 
-def _number_schema() -> str:
-    """The schema of the objects the 200 body lists (AvailableNumber)."""
-    success = spec_facts.STATUSES[200]
-    assert success is not None, "the spec documents no 200 body"
-    (listed,) = [f.schema for f in spec_facts.SCHEMAS[success] if f.type == "array" and f.schema]
-    assert listed is not None
-    return listed
+def _page_list() -> Field:
+    """The 200 body's one array of objects (``numbers``, of AvailableNumber): where a page's
+    numbers are read from. A spec without exactly one stops the import, saying so."""
+    success = spec_facts.STATUSES.get(200)
+    listed = (
+        []
+        if success is None
+        else [f for f in spec_facts.SCHEMAS[success] if f.type == "array" and f.schema]
+    )
+    if len(listed) != 1:
+        raise ImportError(
+            "spec/openapi.yaml's 200 response must hold exactly one array of objects (the "
+            f"numbers): it holds {len(listed)}; numbers_async reads a page from it (_spec.py)"
+        )
+    return listed[0]
 
 
+# The 200 body's key listing the numbers, its generated model's attribute, and their schema
+# (from the spec, whatever their names).
+PAGE_KEY: str = _page_list().name
+PAGE_ATTRIBUTE: str = _page_list().python_name
+NUMBER_SCHEMA: str = _page_list().schema or ""
 # The fields of one available number, in spec order: the CLI's columns and JSON key order.
-NUMBER_FIELDS: tuple[Field, ...] = spec_facts.SCHEMAS[_number_schema()]
+NUMBER_FIELDS: tuple[Field, ...] = spec_facts.SCHEMAS[NUMBER_SCHEMA]
 
 
 @functools.cache

@@ -14,9 +14,17 @@ import numbers_async
 from numbers_async import UNSET, AvailableNumber, NumbersClient, Unset, to_json_dict
 
 MakeClient = Callable[..., NumbersClient]
-TOLL_FREE = AvailableNumber("+18005550100", phone_number_type="toll_free", features=["voice"])
-LOCAL = AvailableNumber("+14155550100", "San Francisco", "CA", "local", ["sms", "voice"])
-BARE = AvailableNumber("+14155550101")
+TOLL_FREE = AvailableNumber(
+    phone_number="+18005550100", phone_number_type="toll_free", features=["voice"]
+)
+LOCAL = AvailableNumber(
+    phone_number="+14155550100",
+    locality="San Francisco",
+    administrative_area="CA",
+    phone_number_type="local",
+    features=["sms", "voice"],
+)
+BARE = AvailableNumber(phone_number="+14155550101")
 
 
 def pickled(protocol: int) -> Callable[[Any], Any]:

@@ -21,13 +21,32 @@ from sandbox_support import get
 from numbers_async import InvalidRequestError, NumbersClient, SearchFilters
 from numbers_async import _validation as check
 from numbers_async._spec import NUMBER_FIELDS, PARAMETERS
-from numbers_async.cli._args import build_parser
-from numbers_async.errors import _ERROR_FIELDS, _GATEWAY_CLASSES, _STATUS_CLASSES, APIStatusError
+from numbers_async.cli._args import FEATURE_NAMES, build_parser
+from numbers_async.errors import (
+    _DETAIL_KEY,
+    _ERROR_FIELDS,
+    _GATEWAY_CLASSES,
+    _STATUS_CLASSES,
+    _TRACKING_KEY,
+    APIStatusError,
+)
 from numbers_async.sandbox import create_app
+from numbers_async.sandbox._inventory import FEATURES
 from numbers_async.sandbox._responses import scripted_response
 
 # The search arguments that set a spec parameter themselves (limit is the search's total).
 OWN_ARGUMENTS = {"country_code", "limit"}
+
+
+def test_every_parameter_of_the_spec_reaches_the_generated_endpoint() -> None:
+    """The generator skips a parameter it cannot type (one declared with ``content:``) without
+    a word: each of the spec's parameters must be a keyword of the generated endpoint."""
+    generated = set(inspect.signature(search_available_numbers._get_kwargs).parameters)
+    dropped = sorted(p.name for p in spec_facts.PARAMETERS if p.python_name not in generated)
+    assert not dropped, (
+        f"openapi-python-client generated no argument for spec parameter(s) {dropped}: declare "
+        "each with a `schema:` of a string, integer, number or boolean in spec/openapi.yaml"
+    )
 
 
 def test_every_parameter_of_the_generated_endpoint_reaches_users() -> None:
@@ -70,6 +89,43 @@ def test_every_error_detail_field_is_read_onto_the_error() -> None:
     assert set(fields.values()) <= attributes
     (tracking,) = [f for f in spec_facts.SCHEMAS["ErrorResponse"] if f.type == "string"]
     assert tracking.python_name in attributes, "ErrorResponse's id field: errors.py"
+
+
+def test_every_documented_error_body_is_the_one_errors_py_reads() -> None:
+    """The error statuses that carry a body all carry one schema, whose tracking id and detail
+    keys errors.py reads (from the spec): another schema's fields would reach no attribute."""
+    schemas = {schema for status, schema in spec_facts.STATUSES.items() if status >= 400}
+    others = sorted(schema for schema in schemas if schema not in (None, "ErrorResponse"))
+    assert not others, (
+        f"spec/openapi.yaml documents error body schema(s) {others} besides ErrorResponse: "
+        "numbers_async/errors.py reads only ErrorResponse's fields onto the error (the rest stay "
+        "in .body): read theirs too (_read_error_body) and give them attributes"
+    )
+    keys = {field.name for field in spec_facts.SCHEMAS["ErrorResponse"]}
+    assert {_TRACKING_KEY, _DETAIL_KEY} == keys, "errors.py's _error_body_keys() found other keys"
+
+
+def test_numbers_are_told_apart_by_a_field_the_spec_requires() -> None:
+    """Pages are de-duplicated by ``phone_number`` (_pagination.py), which the CLI shows first
+    and the sandbox stocks: it must be a required field of a number."""
+    required = [field.python_name for field in NUMBER_FIELDS if field.required]
+    assert "phone_number" in required, (
+        f"spec/openapi.yaml's number has no required phoneNumber (required: {required}): "
+        "numbers_async/_pagination.py (new_numbers) tells numbers apart by it; so do "
+        "numbers_async/sandbox/_inventory.py (_OWN_FIELDS) and cli/_formats.py (its columns)"
+    )
+
+
+def test_the_feature_names_the_cli_and_the_sandbox_list_agree_with_the_spec() -> None:
+    """The CLI's help and the sandbox's stock name the same features; once the spec lists them
+    (an enum on a number's features), they must be the spec's."""
+    assert set(FEATURE_NAMES) == set(FEATURES), "cli/_args.py and sandbox/_inventory.py differ"
+    (features,) = [field for field in NUMBER_FIELDS if field.name == "features"]
+    listed = set(FEATURES) if features.enum is None else set(features.enum)
+    assert set(FEATURES) == listed, (
+        f"spec/openapi.yaml lists features {sorted(listed)}: update FEATURES in "
+        "numbers_async/sandbox/_inventory.py and FEATURE_NAMES in numbers_async/cli/_args.py"
+    )
 
 
 async def test_the_sandbox_produces_every_documented_number_field() -> None:

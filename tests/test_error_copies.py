@@ -30,8 +30,16 @@ FULL_BODY = seed_error(
     "usage_limit_exceeded", fix="upgrade your plan", provider="telnyx", providerCode="10011"
 )
 PARTIAL = [
-    AvailableNumber("+14155550100", "San Francisco", "CA", "local", ["sms", "voice"]),
-    AvailableNumber("+18005550100", phone_number_type="toll_free"),  # absent fields: UNSET
+    AvailableNumber(
+        phone_number="+14155550100",
+        locality="San Francisco",
+        administrative_area="CA",
+        phone_number_type="local",
+        features=["sms", "voice"],
+    ),
+    AvailableNumber(
+        phone_number="+18005550100", phone_number_type="toll_free"
+    ),  # absent fields: UNSET
 ]
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -53,28 +54,11 @@ def test_a_field_added_to_the_spec_reaches_users_after_regeneration(tmp_path: Pa
         "type": "string",
         "description": "Monthly price, e.g. 1.00 USD",
     }
-    changed = tmp_path / "openapi.yaml"
-    changed.write_text(yaml.safe_dump(spec, sort_keys=False))
-    subprocess.run(
-        ["scripts/generate.sh", str(tmp_path / "numbers_api")],
-        cwd=ROOT,
-        env={**os.environ, "SPEC": str(changed)},
-        check=True,
-        timeout=30,
-    )
+    regenerate(spec, tmp_path)
     model = (tmp_path / "numbers_api" / "models" / "available_number.py").read_text()
     assert "monthly_cost: str | Unset = UNSET" in model
 
-    result = subprocess.run(
-        [sys.executable, "-c", SEARCH],
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
+    seen = run_regenerated(SEARCH, tmp_path)
     assert Path(seen["numbers_api"]).is_relative_to(tmp_path)  # the regenerated package ran
     assert seen["monthly_cost"] == ["1.00 USD", None]  # the second left it out: UNSET
     assert seen["extra"] == [{}, {}]  # now a field, no longer an unknown extra
@@ -173,16 +157,7 @@ def test_enum_required_field_and_api_key_header_follow_a_regenerated_spec(tmp_pa
     }
     regenerate(spec, tmp_path)
 
-    result = subprocess.run(
-        [sys.executable, "-c", CHANGED_CONTRACT],
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    seen = json.loads(result.stdout)
+    seen = run_regenerated(CHANGED_CONTRACT, tmp_path)
     assert seen["auth_header"] == "X-API-Key"  # the regenerated facts ran
     assert seen["type"] == ["AvailableNumberPhoneNumberType", "satellite"]  # open enum
     assert seen["one_pass_builder"] is False  # the enum is converted: pages go via from_dict
@@ -206,3 +181,68 @@ def regenerate(spec: dict[str, object], tmp_path: Path) -> None:
         check=True,
         timeout=120,
     )
+
+
+def run_regenerated(code: str, tmp_path: Path) -> Any:
+    """What ``code`` prints (JSON), run with the numbers_api regenerated into ``tmp_path``."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# Runs against a copy regenerated with the body keys renamed (numbers -> data, trackingId ->
+# requestId, error -> detail); the facade is the installed, unchanged one.
+RENAMED_KEYS = """
+import asyncio, json, httpx, numbers_api
+from numbers_async import NumbersClient, PaymentRequiredError
+
+def handler(request):
+    if request.url.params.get("areaCode") == "999":
+        detail = {"code": "quota", "message": "top up", "fix": "pay"}
+        return httpx.Response(402, json={"requestId": "trk_9", "detail": detail})
+    return httpx.Response(200, json={"data": [{"phoneNumber": "+14155550100"}]})
+
+async def main():
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = NumbersClient("sk_test_renamed", base_url="http://numbers.test", http_client=http)
+    async with client:
+        numbers = await client.search("US", limit=1)
+        try:
+            await client.search("US", area_code="999")
+        except PaymentRequiredError as e:
+            error = [e.tracking_id, e.code, e.message, e.fix]
+    await http.aclose()
+    print(json.dumps({"numbers_api": numbers_api.__file__,
+                      "numbers": [n.phone_number for n in numbers], "error": error}))
+
+asyncio.run(main())
+"""
+
+RENAMES = {"numbers": "data", "trackingId": "requestId", "error": "detail"}
+
+
+def _renamed(schema: dict[str, Any]) -> None:
+    schema["properties"] = {RENAMES.get(k, k): v for k, v in schema["properties"].items()}
+    schema["required"] = [RENAMES.get(name, name) for name in schema.get("required", [])]
+
+
+@pytest.mark.slow
+def test_body_keys_renamed_in_the_spec_are_read_after_regeneration(tmp_path: Path) -> None:
+    """The page's list and the error body's keys renamed, regenerated: the unchanged facade reads
+    pages and error fields under the new names (hand-written keys read nothing, or raised an
+    AttributeError)."""
+    spec = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text())
+    _renamed(spec["components"]["schemas"]["AvailableNumbersResponse"])
+    _renamed(spec["components"]["schemas"]["ErrorResponse"])
+    regenerate(spec, tmp_path)
+    seen = run_regenerated(RENAMED_KEYS, tmp_path)
+    assert Path(seen["numbers_api"]).is_relative_to(tmp_path)
+    assert seen["numbers"] == ["+14155550100"]
+    assert seen["error"] == ["trk_9", "quota", "top up", "pay"]
