@@ -14,7 +14,7 @@ from numbers_api.api.default import search_available_numbers
 
 from . import _validation as check
 from ._filters import SearchFilters
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, UnknownArgumentError
 
 # Filters with a friendlier form than the spec's (a list of features); others are checked
 # against the spec as they are.
@@ -54,7 +54,7 @@ class Query:
         sent: dict[str, list[tuple[str, str]]] = {}  # each argument's query pairs, roughly
         for name, value in filters.items():
             if name not in SearchFilters.__annotations__:
-                raise InvalidRequestError(name, _not_a_filter(name))
+                raise UnknownArgumentError(name, _not_a_filter(name))
             value = _NORMALISE.get(name, _spec_checked(name))(value)
             if value is not None:
                 checked.append((name, _wire_value(name, value)))

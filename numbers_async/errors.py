@@ -114,6 +114,11 @@ class InvalidRequestError(NumbersError, ValueError):
         self.argument = argument
 
 
+class UnknownArgumentError(InvalidRequestError, TypeError):
+    """A keyword the call does not take: an InvalidRequestError, and the TypeError Python
+    raises for one, so either ``except`` catches it."""
+
+
 class ClientClosedError(NumbersError, RuntimeError):
     """The client was closed before or while the search ran."""
 

@@ -89,6 +89,7 @@ async def test_a_keyword_that_is_no_argument_names_the_one_meant(
     with pytest.raises(InvalidRequestError) as caught:
         client.iter_search("US", **unknown)
     assert caught.value.argument == keyword
+    assert isinstance(caught.value, TypeError)  # as Python's own for a keyword not taken
     assert hint in str(caught.value)
     assert "extra_query" in str(caught.value)
 
