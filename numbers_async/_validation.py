@@ -159,6 +159,7 @@ def base_url(value: object) -> str:
 def timeout(value: object) -> httpx.Timeout:
     """Finite seconds > 0, a Timeouts or an httpx.Timeout whose parts all are: every request
     needs a timeout that can expire."""
+    given = value  # shown as the caller wrote it: a Timeouts has no write part to show
     if isinstance(value, Timeouts):
         value = httpx.Timeout(
             connect=value.connect, read=value.read, write=value.read, pool=value.pool
@@ -168,7 +169,7 @@ def timeout(value: object) -> httpx.Timeout:
         if not all(_finite_number(part) and part > 0 for part in parts):
             raise InvalidRequestError(
                 "timeout",
-                f"timeout must set every part to finite seconds > 0, got {shown(value)}",
+                f"timeout must set every part to finite seconds > 0, got {shown(given)}",
             )
         return value
     if not _finite_number(value) or not value > 0:

@@ -195,6 +195,15 @@ async def test_invalid_client_arguments_fail_at_construction(
     assert sent == []
 
 
+def test_a_bad_timeouts_is_shown_as_given() -> None:
+    """Timeouts(read=0) is refused showing that Timeouts (it showed an httpx.Timeout with a
+    write part the caller never set)."""
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(API_KEY, base_url=BASE_URL, timeout=Timeouts(read=0))
+    assert "got Timeouts(connect=10.0, read=0, pool=30.0)" in str(caught.value)
+    assert "write" not in str(caught.value)
+
+
 @pytest.mark.parametrize("window", [0, 1e-308, 0.0009])
 def test_a_retry_budget_window_under_a_millisecond_is_refused(window: float) -> None:
     """1e-308 was accepted, then the client's construction raised OverflowError."""
