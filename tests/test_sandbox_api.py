@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sandbox_support import get, phone_numbers
 
+from numbers_async import InvalidRequestError
 from numbers_async._pagination import PAGE_MAX
 from numbers_async.sandbox import FEATURES, create_app
 
@@ -36,6 +37,15 @@ async def test_a_configured_key_replaces_the_default() -> None:
     custom = await get(app, {"countryCode": "US"}, headers={"Authorization": "Bearer k_custom"})
     default = await get(app, {"countryCode": "US"})
     assert (custom.status_code, default.status_code) == (200, 401)
+
+
+@pytest.mark.parametrize("key", ["a b", "k\n", "clé"])
+def test_a_key_no_client_can_send_is_refused(key: str) -> None:
+    """create_app refuses a key a NumbersClient refuses to send (as the sandbox command does):
+    a sandbox expecting it could never be searched."""
+    with pytest.raises(InvalidRequestError) as caught:
+        create_app(api_key=key)
+    assert caught.value.argument == "api_key"
 
 
 async def test_bearer_scheme_is_case_insensitive() -> None:

@@ -19,6 +19,9 @@ from urllib.parse import parse_qsl
 
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX, PATH
 
+from numbers_async import _validation as check
+from numbers_async._auth import Secret
+
 from . import _responses as respond
 from ._faults import Faults
 from ._inventory import country_inventory
@@ -73,6 +76,7 @@ class SandboxApp:
     ) -> None:
         if not api_key:
             raise ValueError("api_key must be a non-empty string")
+        check.api_key(Secret(api_key))  # one a NumbersClient can send (InvalidRequestError)
         if requests_kept < 0:
             raise ValueError(f"requests_kept must be 0 or more, got {requests_kept!r}")
         self.seed = seed
