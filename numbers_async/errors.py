@@ -281,12 +281,15 @@ def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatus
     """Map a non-2xx response to its exception class, with every body field that could be read."""
     cls = _STATUS_CLASSES.get(response.status_code, UnexpectedStatusError)
     retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-    return cls(
+    error = cls(
         response,
         attempts=attempts,
         retry_after=retry_after,
         **_read_error_body(_content(response)),
     )
+    if isinstance(error, AuthenticationError) and error.fix is None:  # the API sends no body
+        error.add_note("numbers-async: the API refused the key: check api_key= (NUMBERS_API_KEY)")
+    return error
 
 
 class _KeyMask:

@@ -1,5 +1,7 @@
 """Error unwrapping: one mapping from status to class, every body shape read safely."""
 
+import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,6 +77,20 @@ def test_status_maps_to_class(status: int, cls: type[APIStatusError]) -> None:
     assert type(error) is cls
     assert error.status_code == status
     assert error.attempts == 2
+
+
+def test_a_401_without_a_fix_says_what_to_check() -> None:
+    """The API documents no body for 401: the error's note names the key to check (it read
+    "401 Unauthorized (empty body)", fix None); a 401 whose body has a fix gets no note."""
+    bare = error_from_response(response(401), attempts=1)
+    assert bare.__notes__ == [
+        "numbers-async: the API refused the key: check api_key= (NUMBERS_API_KEY)"
+    ]
+    assert pickle.loads(pickle.dumps(bare)).__notes__ == bare.__notes__
+    body = json.dumps({"trackingId": "trk_1", "error": {"code": "c", "message": "m", "fix": "f"}})
+    with_fix = error_from_response(response(401, body.encode()), attempts=1)
+    assert with_fix.fix == "f"
+    assert not hasattr(with_fix, "__notes__")
 
 
 @pytest.mark.parametrize(("header", "expected"), [(None, None), ("120", 120.0), ("1_0", None)])
