@@ -38,19 +38,34 @@ def _h11_state(pool_stream: Any) -> Any:
     return getattr(connection, "_h11_state", None)
 
 
+# A status line's start: "0" stands for any digit; what follows is a space or the line's end.
+_STATUS_LINE = b"HTTP/0.0 000"
+
+
 def _past_the_end(state: Any) -> bytes:
-    """The bytes h11 read past the response's end (its ``trailing_data``; h11 not imported)."""
+    """The first bytes h11 read past the response's end (its ``trailing_data``; h11 is not
+    imported), as many as ``_could_begin_a_response`` looks at."""
     trailing = getattr(state, "trailing_data", None)
-    return b"" if trailing is None else bytes(trailing[0][:5])
+    return b"" if trailing is None else bytes(trailing[0][: len(_STATUS_LINE) + 1])
+
+
+def _could_begin_a_response(extra: bytes) -> bool:
+    """Whether ``extra`` is, or begins, a status line (``HTTP/1.1 200``), as a parser reading
+    it as the next response would accept it."""
+    digit = _STATUS_LINE[-1]
+    for byte, wanted in zip(extra, _STATUS_LINE, strict=False):
+        if byte != wanted and not (wanted == digit and 0x30 <= byte <= 0x39):
+            return False
+    return len(extra) <= len(_STATUS_LINE) or extra[len(_STATUS_LINE)] in b" \r\n"
 
 
 async def refusing_overrun(chunks: AsyncIterable[bytes], pool_stream: Any) -> AsyncIterator[bytes]:
     """``chunks`` of a response body, then BytesPastTheEnd if bytes came past its end that
-    cannot be the start of another response (``HTTP/``)."""
+    cannot be the start of another response."""
     async for chunk in chunks:
         yield chunk
     extra = _past_the_end(_h11_state(pool_stream))
-    if extra and not b"HTTP/".startswith(extra):
+    if extra and not _could_begin_a_response(extra):
         raise BytesPastTheEnd
 
 

@@ -128,6 +128,17 @@ ODD: list[tuple[str, bytes | tuple[bytes, ...] | str, int | type[NumbersError]]]
         response(b"HTTP/1.1 402 Payment Required", TYPE, ERROR_LENGTH, body=ERROR_BODY + b"xx"),
         APIConnectionError,
     ),
+    # ... bytes that begin like a status line and then are not one too
+    (
+        "200-then-junk-after-http-slash",
+        response(OK, TYPE, LENGTH, body=BODY + b"HTTP/ not a response"),
+        APIConnectionError,
+    ),
+    (
+        "204-then-junk-after-a-status-code",
+        response(b"HTTP/1.1 204 No Content", TYPE, body=b"HTTP/1.1 200X"),
+        APIConnectionError,
+    ),
     # framing h11 refuses (and aiohttp read): a status below 100, a Transfer-Encoding other
     # than one chunked (gzip: read until the connection closes), an empty line before the head
     ("status-099", response(b"HTTP/1.1 099 Odd", TYPE, LENGTH), APIConnectionError),

@@ -146,13 +146,15 @@ class TableWriter:
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: wide (CJK) characters two, combining marks none,
-    so that a locality like 東京 or a decomposed é keeps the columns after it aligned."""
+    """Columns ``text`` takes on a terminal, so that a locality like 東京, पुणे or a decomposed
+    é keeps the columns after it aligned."""
     return sum(_columns(char) for char in text)
 
 
 def _columns(char: str) -> int:
-    if unicodedata.combining(char):
+    """Wide (CJK) characters take two columns; marks drawn over or around the one before
+    (accents, Thai and Devanagari vowel signs, variation selectors: Mn, Me) none."""
+    if unicodedata.category(char) in {"Mn", "Me"}:
         return 0
     return 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
 
