@@ -30,13 +30,17 @@ generate: $(STAMP)
 
 check-generated: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	if ! scripts/generate.sh $$tmp/numbers_api; then \
+	if ! scripts/generate.sh "$$tmp/numbers_api"; then \
 		echo "ERROR: generating from $(SPEC) failed (above): $(GEN_PKG) cannot be checked."; \
 		exit 1; \
 	fi && \
-	if ! diff -r -q -x __pycache__ $(GEN_PKG) $$tmp/numbers_api; then \
+	diff -r -q -x __pycache__ $(GEN_PKG) "$$tmp/numbers_api"; status=$$?; \
+	if [ $$status -eq 1 ]; then \
 		echo "ERROR: $(GEN_PKG) is stale: it differs from what $(SPEC) generates (files above)."; \
 		echo "Run 'make generate' and commit spec/ and generated/ together."; \
+		exit 1; \
+	elif [ $$status -ne 0 ]; then \
+		echo "ERROR: diff could not compare $(GEN_PKG) with what $(SPEC) generates (above)."; \
 		exit 1; \
 	fi && echo "generated/ is up to date with $(SPEC)"
 

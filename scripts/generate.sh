@@ -8,8 +8,17 @@
 # the generator or spec_facts.py refuses leaves OUT_DIR as it was, not half rewritten.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -gt 1 ]; then
+    echo "scripts/generate.sh: one output folder at most, got $#: $*" >&2
+    exit 1
+fi
 out=${1:-generated/numbers_api}
 spec=${SPEC:-spec/openapi.yaml}
+# OUT_DIR is replaced whole: refuse one that holds anything but a generated package.
+if [ -e "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/spec_facts.py" ]; then
+    echo "scripts/generate.sh: $out holds files and no spec_facts.py: not replacing it" >&2
+    exit 1
+fi
 bin=$(pwd)/.venv/bin
 if [ ! -x "$bin/python" ]; then
     echo "scripts/generate.sh: no $bin/python: run 'make venv' first" >&2

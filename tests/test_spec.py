@@ -59,18 +59,22 @@ def test_check_generated_sees_what_the_generator_drops(tmp_path: Path) -> None:
 def test_a_spec_that_cannot_be_generated_fails_the_check_and_keeps_the_package(
     tmp_path: Path,
 ) -> None:
-    """A spec the generator refuses: check-generated fails (it said "up to date", status 0,
-    after the generation failed) and generate.sh leaves its output folder as it was (it was
-    left half rewritten)."""
+    """A spec the generator takes and spec_facts.py refuses (a second operation), so generation
+    fails after the models were written: check-generated fails (it said "up to date", status
+    0) and generate.sh leaves its output folder as it was (it was left half rewritten)."""
+    spec = load_spec()
+    spec["paths"]["/numbers/reserved"] = {
+        "get": {**spec["paths"]["/numbers/available"]["get"], "operationId": "listReserved"}
+    }
     refused = tmp_path / "openapi.yaml"
-    refused.write_text("openapi: 3.1.0\npaths: [not, a, mapping]\n")
+    refused.write_text(yaml.safe_dump(spec, sort_keys=False))
     result = check_generated(refused)
     assert result.returncode != 0
     assert "up to date" not in result.stdout
     assert "generating from" in result.stdout
     out = tmp_path / "numbers_api"
     out.mkdir()
-    (out / "kept.py").write_text("KEPT = True\n")
+    (out / "spec_facts.py").write_text("KEPT = True\n")  # a package generate.sh may replace
     generated = subprocess.run(
         ["scripts/generate.sh", str(out)],
         cwd=ROOT,
@@ -80,8 +84,26 @@ def test_a_spec_that_cannot_be_generated_fails_the_check_and_keeps_the_package(
         timeout=45,
     )
     assert generated.returncode != 0
-    assert [path.name for path in out.iterdir()] == ["kept.py"]
+    assert "spec_facts.py" in generated.stderr  # the generator ran; spec_facts.py refused it
+    assert [path.name for path in out.iterdir()] == ["spec_facts.py"]
+    assert (out / "spec_facts.py").read_text() == "KEPT = True\n"
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_generate_replaces_only_a_generated_package(tmp_path: Path) -> None:
+    """generate.sh replaces its output folder whole: one holding files and no spec_facts.py (a
+    folder named by mistake, or a path split at a space) is refused, untouched."""
+    (tmp_path / "notes.txt").write_text("mine\n")
+    result = subprocess.run(
+        ["scripts/generate.sh", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
+    assert result.returncode != 0
+    assert "not replacing it" in result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def check_generated(spec: Path) -> subprocess.CompletedProcess[str]:
