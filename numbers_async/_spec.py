@@ -35,9 +35,25 @@ def _page_list() -> Field:
 
 # The 200 body's key listing the numbers, its generated model's attribute, and their schema
 # (from the spec, whatever their names).
-PAGE_KEY: str = _page_list().name
-PAGE_ATTRIBUTE: str = _page_list().python_name
-NUMBER_SCHEMA: str = _page_list().schema or ""
+_PAGE_LIST = _page_list()
+PAGE_KEY: str = _PAGE_LIST.name
+PAGE_ATTRIBUTE: str = _PAGE_LIST.python_name
+NUMBER_SCHEMA: str = str(_PAGE_LIST.schema)
+
+
+def _error_body_keys() -> tuple[str | None, str | None]:
+    """The keys of the spec's error body (the schema most documented error statuses carry):
+    its required string field, the tracking id, and its object field, the detail errors.py
+    reads; None where the spec has no such field (nothing is read or sent there)."""
+    schemas = [schema for status, schema in spec_facts.STATUSES.items() if status >= 400 and schema]
+    fields = spec_facts.SCHEMAS[max(schemas, key=schemas.count)] if schemas else ()
+    ids = [field.name for field in fields if field.type == "string" and field.required]
+    details = [field.name for field in fields if field.type == "object" and field.schema]
+    return (ids[0] if len(ids) == 1 else None), (details[0] if len(details) == 1 else None)
+
+
+# The error body's keys (trackingId, error), read by errors.py and sent by the sandbox.
+ERROR_TRACKING_KEY, ERROR_DETAIL_KEY = _error_body_keys()
 # The fields of one available number, in spec order: the CLI's columns and JSON key order.
 NUMBER_FIELDS: tuple[Field, ...] = spec_facts.SCHEMAS[NUMBER_SCHEMA]
 

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX, SCHEMAS, STATUSES
+from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
 
 from ._retry_after import parse_retry_after
+from ._spec import ERROR_DETAIL_KEY, ERROR_TRACKING_KEY
 
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
@@ -262,21 +263,6 @@ _ERROR_FIELDS = {
 }
 
 
-def _error_body_keys() -> tuple[str | None, str | None]:
-    """The keys of the spec's error body (the schema most documented error statuses carry):
-    its string field, the tracking id, and its object field, the detail ``_ERROR_FIELDS``
-    reads. Taken from the spec, so a renamed key follows regeneration (None: the spec has no
-    such field, and nothing is read there)."""
-    schemas = [schema for status, schema in STATUSES.items() if status >= 400 and schema]
-    fields = SCHEMAS[max(schemas, key=schemas.count)] if schemas else ()
-    strings = [field.name for field in fields if field.type == "string"]
-    objects = [field.name for field in fields if field.type == "object" and field.schema]
-    return (strings[0] if len(strings) == 1 else None), (objects[0] if len(objects) == 1 else None)
-
-
-_TRACKING_KEY, _DETAIL_KEY = _error_body_keys()  # "trackingId" and "error"
-
-
 def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatusError:
     """Map a non-2xx response to its exception class, with every body field that could be read."""
     cls = _STATUS_CLASSES.get(response.status_code, UnexpectedStatusError)
@@ -363,9 +349,9 @@ def _read_error_body(content: bytes | None) -> dict[str, str]:
     if not isinstance(body, dict):
         return {}
     fields: dict[str, str] = {}
-    if isinstance(body.get(_TRACKING_KEY), str):
-        fields["tracking_id"] = body[_TRACKING_KEY]
-    detail = body.get(_DETAIL_KEY)
+    if isinstance(body.get(ERROR_TRACKING_KEY), str):
+        fields["tracking_id"] = body[ERROR_TRACKING_KEY]
+    detail = body.get(ERROR_DETAIL_KEY)
     if isinstance(detail, dict):
         for key, name in _ERROR_FIELDS.items():
             if isinstance(detail.get(key), str):

@@ -20,14 +20,12 @@ from sandbox_support import get
 
 from numbers_async import InvalidRequestError, NumbersClient, SearchFilters
 from numbers_async import _validation as check
-from numbers_async._spec import NUMBER_FIELDS, PARAMETERS
+from numbers_async._spec import ERROR_DETAIL_KEY, ERROR_TRACKING_KEY, NUMBER_FIELDS, PARAMETERS
 from numbers_async.cli._args import FEATURE_NAMES, build_parser
 from numbers_async.errors import (
-    _DETAIL_KEY,
     _ERROR_FIELDS,
     _GATEWAY_CLASSES,
     _STATUS_CLASSES,
-    _TRACKING_KEY,
     APIStatusError,
 )
 from numbers_async.sandbox import create_app
@@ -102,7 +100,7 @@ def test_every_documented_error_body_is_the_one_errors_py_reads() -> None:
         "in .body): read theirs too (_read_error_body) and give them attributes"
     )
     keys = {field.name for field in spec_facts.SCHEMAS["ErrorResponse"]}
-    assert {_TRACKING_KEY, _DETAIL_KEY} == keys, "errors.py's _error_body_keys() found other keys"
+    assert {ERROR_TRACKING_KEY, ERROR_DETAIL_KEY} == keys, "_spec.py's _error_body_keys() differs"
 
 
 def test_numbers_are_told_apart_by_a_field_the_spec_requires() -> None:

@@ -202,6 +202,7 @@ def run_regenerated(code: str, tmp_path: Path) -> Any:
 RENAMED_KEYS = """
 import asyncio, json, httpx, numbers_api
 from numbers_async import NumbersClient, PaymentRequiredError
+from numbers_async.sandbox import create_app, sandbox_client
 
 def handler(request):
     if request.url.params.get("areaCode") == "999":
@@ -219,8 +220,16 @@ async def main():
         except PaymentRequiredError as e:
             error = [e.tracking_id, e.code, e.message, e.fix]
     await http.aclose()
+    async with sandbox_client() as sandbox:  # the sandbox speaks the renamed spec too
+        sandbox_numbers = len(await sandbox.search("US", limit=3))
+    async with sandbox_client(create_app(quota=0)) as sandbox:
+        try:
+            await sandbox.search("US")
+        except PaymentRequiredError as e:
+            sandbox_error = [e.tracking_id is not None, e.code]
     print(json.dumps({"numbers_api": numbers_api.__file__,
-                      "numbers": [n.phone_number for n in numbers], "error": error}))
+                      "numbers": [n.phone_number for n in numbers], "error": error,
+                      "sandbox_numbers": sandbox_numbers, "sandbox_error": sandbox_error}))
 
 asyncio.run(main())
 """
@@ -236,8 +245,8 @@ def _renamed(schema: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_body_keys_renamed_in_the_spec_are_read_after_regeneration(tmp_path: Path) -> None:
     """The page's list and the error body's keys renamed, regenerated: the unchanged facade reads
-    pages and error fields under the new names (hand-written keys read nothing, or raised an
-    AttributeError)."""
+    pages and error fields under the new names, and the sandbox sends them (hand-written keys
+    read nothing, or raised an AttributeError)."""
     spec = yaml.safe_load((ROOT / "spec" / "openapi.yaml").read_text())
     _renamed(spec["components"]["schemas"]["AvailableNumbersResponse"])
     _renamed(spec["components"]["schemas"]["ErrorResponse"])
@@ -246,3 +255,5 @@ def test_body_keys_renamed_in_the_spec_are_read_after_regeneration(tmp_path: Pat
     assert Path(seen["numbers_api"]).is_relative_to(tmp_path)
     assert seen["numbers"] == ["+14155550100"]
     assert seen["error"] == ["trk_9", "quota", "top up", "pay"]
+    assert seen["sandbox_numbers"] == 3
+    assert seen["sandbox_error"] == [True, "usage_limit_exceeded"]

@@ -14,6 +14,8 @@ from typing import Any
 
 from numbers_api.spec_facts import AUTH_CHALLENGE
 
+from numbers_async._spec import ERROR_DETAIL_KEY, ERROR_TRACKING_KEY, PAGE_KEY
+
 from ._inventory import SandboxNumber
 
 # (provider, providerCode) pairs a 502 names, as a carrier aggregator's errors would.
@@ -59,7 +61,7 @@ class TrackingIds:
 
 def numbers_response(numbers: Sequence[SandboxNumber]) -> Response:
     """200 with these numbers."""
-    return _json(200, {"numbers": [number.to_json() for number in numbers]})
+    return _json(200, {PAGE_KEY: [number.to_json() for number in numbers]})
 
 
 def error_response(
@@ -67,7 +69,8 @@ def error_response(
 ) -> Response:
     """``status`` with the spec's ErrorResponse body."""
     detail = {"code": code, "message": message, "fix": fix, **extra}
-    return _json(status, {"trackingId": tracking_id, "error": detail})
+    body = {ERROR_TRACKING_KEY: tracking_id, ERROR_DETAIL_KEY: detail}
+    return _json(status, {key: value for key, value in body.items() if key is not None})
 
 
 def unauthorized() -> Response:
