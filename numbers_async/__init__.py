@@ -32,6 +32,7 @@ from .errors import (
     ResponseHeaders,
     ResponseValidationError,
     UnexpectedStatusError,
+    UnknownArgumentError,
 )
 from .hooks import AttemptInfo, Hooks, RetryInfo, SearchInfo
 
@@ -67,6 +68,7 @@ __all__ = [
     "Timeouts",
     "Transport",
     "UnexpectedStatusError",
+    "UnknownArgumentError",
     "Unset",
     "__version__",
     "to_json_dict",

@@ -32,7 +32,7 @@ from ._timeouts import Timeouts
 from ._tracing import tracing_hooks
 from ._transports import Transport, caller_http_client, owned_http_client
 from ._version import __version__
-from .errors import ClientClosedError, InvalidRequestError, NumbersError
+from .errors import ClientClosedError, InvalidRequestError, NumbersError, UnknownArgumentError
 from .hooks import EVENTS, Hooks, HookSet, SearchInfo, observer
 
 USER_AGENT = f"numbers-async/{__version__} python-httpx/{httpx.__version__}"
@@ -198,12 +198,12 @@ class NumbersClient:
 
         Closing the derived client ends its own searches and leaves the pool open; closing
         this (original) client closes the pool and ends the derived clients' searches too.
-        An unknown or invalid option raises ``InvalidRequestError`` (None too, but for
-        ``deadline``, where it means no deadline).
+        An invalid option raises ``InvalidRequestError`` (None too, but for ``deadline``, where
+        it means no deadline), an unknown one ``UnknownArgumentError`` (also a TypeError).
         """
         unknown = sorted(set(options) - set(ClientOptions.__annotations__))
         if unknown:
-            raise InvalidRequestError(
+            raise UnknownArgumentError(
                 unknown[0],
                 f"with_options() cannot change {unknown[0]!r}: it takes "
                 f"{', '.join(ClientOptions.__annotations__)} (another key, URL or transport "

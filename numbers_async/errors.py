@@ -2,6 +2,7 @@
 
     NumbersError
     ├── InvalidRequestError (also ValueError)  bad argument; raised before any request
+    │   └── UnknownArgumentError (also TypeError)  a keyword the call does not take
     ├── ClientClosedError (also RuntimeError)  the client was closed before or during a search
     ├── APIStatusError                         the API answered with a non-2xx status
     │   ├── BadRequestError                    400
@@ -56,6 +57,7 @@ __all__ = [
     "ResponseHeaders",
     "ResponseValidationError",
     "UnexpectedStatusError",
+    "UnknownArgumentError",
     "error_from_response",
 ]
 

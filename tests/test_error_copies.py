@@ -22,6 +22,7 @@ from numbers_async import (
     NumbersClient,
     NumbersError,
     ResponseValidationError,
+    UnknownArgumentError,
 )
 from numbers_async.errors import error_from_response
 
@@ -37,9 +38,8 @@ PARTIAL = [
         phone_number_type="local",
         features=["sms", "voice"],
     ),
-    AvailableNumber(
-        phone_number="+18005550100", phone_number_type="toll_free"
-    ),  # absent fields: UNSET
+    # absent fields: UNSET
+    AvailableNumber(phone_number="+18005550100", phone_number_type="toll_free"),
 ]
 
 
@@ -62,6 +62,7 @@ def other_errors() -> list[NumbersError]:
         NumbersError("plain"),
         APIStatusError(httpx.Response(418, request=request), attempts=1, code="teapot"),
         InvalidRequestError("limit", "limit must be an int >= 1, got 0"),
+        UnknownArgumentError("areaCode", "'areaCode' is not a search argument"),
         ClientClosedError("the NumbersClient is closed"),
         APIConnectionError("ConnectError after 3 attempt(s): refused", attempts=3),
         APITimeoutError("ReadTimeout after 3 attempt(s): timed out", attempts=3),

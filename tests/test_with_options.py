@@ -10,6 +10,7 @@ from loopback import LoopbackServer, serve
 
 from numbers_async import (
     ClientClosedError,
+    ClientOptions,
     Hooks,
     InvalidRequestError,
     NumbersClient,
@@ -93,6 +94,9 @@ async def test_unknown_or_invalid_options_are_refused(
     with pytest.raises(InvalidRequestError) as caught:
         client.with_options(**options)
     assert caught.value.argument == argument
+    # a name with_options() does not take is also the TypeError Python raises for one
+    unknown = argument not in ClientOptions.__annotations__
+    assert isinstance(caught.value, TypeError) == unknown
 
 
 async def test_closing_a_derived_client_leaves_the_pool_open(make_client: MakeClient) -> None:
