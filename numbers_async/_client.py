@@ -30,7 +30,7 @@ from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._timeouts import Timeouts
 from ._tracing import tracing_hooks
-from ._transports import Transport, caller_http_client, owned_http_client
+from ._transports import Transport, caller_http_client, owned_http_client, warn_if_proxied
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError, UnknownArgumentError
 from .hooks import EVENTS, Hooks, HookSet, SearchInfo, observer
@@ -136,6 +136,7 @@ class NumbersClient:
         options: dict[str, object] = {}
         self._owns_http = http_client is None
         if http_client is None:
+            warn_if_proxied(url)
             http_client = owned_http_client(transport, request_timeout, headers)
         elif transport != "httpx":
             raise InvalidRequestError(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import ssl
+import urllib.request
+import warnings
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
@@ -93,12 +95,36 @@ def owned_http_client(
         raise InvalidRequestError(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
-    return NoCookieClient(
-        transport=engine,
-        limits=POOL_LIMITS,  # for the proxies of a proxy environment, mounted beside it
-        timeout=timeout,
-        headers=headers,
+    # With a transport given, httpx reads no proxy variables: proxy_notice() says so.
+    return NoCookieClient(transport=engine, timeout=timeout, headers=headers)
+
+
+def proxy_notice(base_url: str) -> str | None:
+    """What to say when the environment names a proxy for ``base_url`` (HTTPS_PROXY,
+    HTTP_PROXY or ALL_PROXY, any case, unless NO_PROXY covers its host), as an
+    ``httpx.AsyncClient()`` would read them: the pools a client owns connect directly, which
+    behind an egress proxy fails as a connection error. None when there is none."""
+    proxies = urllib.request.getproxies_environment()
+    url = httpx.URL(base_url)
+    scheme = url.scheme if url.scheme in proxies else "all"
+    if scheme not in proxies or urllib.request.proxy_bypass(url.host):
+        return None
+    return (
+        f"{scheme.upper()}_PROXY names a proxy for {base_url}, and a NumbersClient's own pool "
+        "does not use proxies: it connects directly"
     )
+
+
+def warn_if_proxied(base_url: str) -> None:
+    """A RuntimeWarning with ``proxy_notice`` and the way through the proxy, if any."""
+    notice = proxy_notice(base_url)
+    if notice is not None:
+        warnings.warn(
+            f"{notice}. To go through the proxy, pass http_client=httpx.AsyncClient() (it reads "
+            "the proxy variables).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def caller_http_client(http_client: object) -> httpx.AsyncClient:

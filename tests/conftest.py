@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -10,6 +11,12 @@ import pytest
 from helpers import API_KEY, BASE_URL, Handler, SleepRecorder
 
 from numbers_async import NumbersClient, RetryPolicy
+
+# The machine's proxy variables are left out of every test and the processes tests start: the
+# servers are on 127.0.0.1, and a caller's httpx client would send to a proxy named there (and
+# an owned pool warn of it, an error under filterwarnings).
+for _name in [name for name in os.environ if name.lower().endswith("_proxy")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(params=["httpx", "httpx2", "aiohttp"])

@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import sys
+import warnings
 from contextlib import aclosing
 from typing import Any, TextIO
 
@@ -21,6 +22,7 @@ from numbers_async import (
     SearchFilters,
 )
 from numbers_async._pagination import PAGE_MAX
+from numbers_async._transports import proxy_notice
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
@@ -104,9 +106,15 @@ def _client(args: argparse.Namespace) -> NumbersClient:
                 f"argument {flag}", f"missing: pass {flag}, set {variable}, or use --sandbox"
             )
     try:
-        return NumbersClient(api_key=args.api_key, base_url=args.base_url, **_options(args))
+        with warnings.catch_warnings():  # said below in the command's words
+            warnings.simplefilter("ignore", RuntimeWarning)
+            client = NumbersClient(api_key=args.api_key, base_url=args.base_url, **_options(args))
     except InvalidRequestError as error:
         raise _blame(error, args) from None
+    notice = proxy_notice(args.base_url or os.environ["NUMBERS_BASE_URL"])
+    if notice is not None:
+        sys.stderr.write(f"numbers-async: warning: {printable(notice)}\n")
+    return client
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
