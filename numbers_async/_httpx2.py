@@ -165,6 +165,9 @@ class CallerHttpx2Client(NoCookieClient):
 
     def __init__(self, client: httpx2.AsyncClient) -> None:
         super().__init__(transport=Httpx2Transport(client))
+        # No defaults of httpx's own (Accept, Accept-Encoding, Connection, User-Agent): they
+        # would win over the caller's client's when it builds the request; ours are per request.
+        self._headers = httpx.Headers()
         self.caller_client = client
 
     @property

@@ -30,7 +30,8 @@ from numbers_async._transports import Transport
 CANCEL_BUDGET = 0.1  # seconds from cancel() to CancelledError in the caller
 DEADLINE = 0.2  # seconds of the asyncio.timeout() around a search
 OVERRUN = 0.3  # seconds past DEADLINE a loaded machine may take; a hang would take the 30 s timeout
-CLOSE_BUDGET = 0.5  # seconds from aclose() to every search ended (it closes 100 connections)
+CLOSE_BUDGET = 1.0  # seconds from aclose() to every search ended (it closes 100 connections:
+# 40-90 ms alone, 0.56-0.65 s beside the heaviest tests on 3 workers; a hang takes the 30 s timeout)
 
 
 @pytest.fixture

@@ -192,10 +192,12 @@ CALLER_KINDS = {"caller-httpx": httpx, "caller-httpx2": httpx2}
 @pytest.mark.parametrize("kind", CALLER_KINDS)
 async def test_a_callers_client_defaults_are_sent(server: LoopbackServer, kind: str) -> None:
     """A caller's client's own headers, cookies and query parameters go out with each request,
-    the key's Authorization header winning over one of its own (httpx2's were dropped)."""
+    the key's Authorization header winning over one of its own (httpx2's were dropped; then its
+    Accept, Accept-Encoding and Connection lost to httpx's defaults)."""
     engine: Any = CALLER_KINDS[kind]
+    own = {"Accept": "application/json", "Accept-Encoding": "identity", "Connection": "close"}
     async with engine.AsyncClient(
-        headers={"X-Tenant": "acme", "Authorization": "Basic Z3c6cHc="},
+        headers={"X-Tenant": "acme", "Authorization": "Basic Z3c6cHc=", **own},
         cookies={"gw_session": "s1"},
         params={"tenant": "acme"},
     ) as http:
@@ -206,6 +208,7 @@ async def test_a_callers_client_defaults_are_sent(server: LoopbackServer, kind: 
     assert "x-tenant: acme" in headers
     assert "cookie: gw_session=s1" in headers
     assert f"authorization: bearer {API_KEY.lower()}" in headers
+    assert {f"{name}: {value}".lower() for name, value in own.items()} <= set(headers)
 
 
 async def read_body(response: Any) -> None:
