@@ -8,6 +8,7 @@ imports them only for its own pools), so ``import numbers_async`` loads none of 
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 import urllib.request
 import warnings
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 import httpx
 
+from . import _validation as check
 from ._shards import ONE_CONNECTION, ShardedTransport
 from .errors import InvalidRequestError
 
@@ -33,8 +35,18 @@ def shared_ssl_context() -> ssl.SSLContext:
     default, read once: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as set then). Building one loads
     the CA bundle, tens of ms of CPU: once per pool made each client cost that (up to 100
     times for its 100 pools of one connection). Only HTTP/1.1 pools may share it: httpcore
-    sets its ALPN protocols on each connect, which pools negotiating HTTP/2 would race on."""
-    return httpx.create_ssl_context()
+    sets its ALPN protocols on each connect, which pools negotiating HTTP/2 would race on.
+    A CA file or folder the environment names but that cannot be loaded is an
+    InvalidRequestError naming the variable (it was a raw FileNotFoundError or SSLError)."""
+    try:
+        return httpx.create_ssl_context()
+    except OSError as exc:  # ssl.SSLError too
+        variable = "SSL_CERT_FILE" if os.environ.get("SSL_CERT_FILE") else "SSL_CERT_DIR"
+        raise InvalidRequestError(
+            variable,
+            f"{variable}: {check.shown(os.environ.get(variable, ''))} holds no CA certificates "
+            f"this process can load ({type(exc).__name__}: {exc})",
+        ) from None
 
 
 class _NoCookies(httpx.Cookies):

@@ -479,14 +479,17 @@ def test_the_deadline_holds_while_the_sandbox_draws_its_inventory() -> None:
 
 
 def test_a_missing_file_the_engine_needs_is_not_called_an_output_error() -> None:
-    """SSL_CERT_FILE naming no file: one line saying so, status 1 (it read "cannot write the
-    results", the output being fine)."""
+    """SSL_CERT_FILE naming no file: one line naming the variable, status 2 as for a bad
+    NUMBERS_BASE_URL (it read "cannot write the results", the output being fine; then a bare
+    "No such file" with status 1)."""
     env = clean_env(SSL_CERT_FILE="/nonexistent/ca.pem")
     result = run_cli(
         "search", "US", "--base-url", "https://127.0.0.1:9", "--api-key", "sk_12345678", env=env
     )
-    assert result.returncode == 1
-    assert result.stderr.startswith("numbers-async: error: ")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("numbers-async search: error: environment variable SSL_CERT_FILE: ")
+    assert "'/nonexistent/ca.pem' holds no CA certificates" in line
     assert "No such file" in result.stderr
     assert "cannot write" not in result.stderr
     assert "Traceback" not in result.stderr

@@ -54,6 +54,8 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
     variable the value came from when the option was not passed."""
     # The library names the argument at the start of some messages; the prefix says it once.
     message = str(error).removeprefix(f"{error.argument}: ")
+    if error.argument in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # the library's environment
+        return UsageError(f"environment variable {error.argument}", message)
     variable = VARIABLES.get(error.argument)
     if variable is not None and getattr(args, error.argument, None) is None:
         return UsageError(f"environment variable {variable}", message)

@@ -1,16 +1,19 @@
-"""A proxy the environment names: the pools a client owns connect directly (README,
-"Connections"), so a client built on one warns, naming the variable and the way through."""
+"""The environment a client's own pools read, or do not: a proxy it names (they connect
+directly: a client built on one warns, naming the variable and the way through), and the CA
+bundle of SSL_CERT_FILE (README, "Connections")."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import httpx
 import pytest
 from cli_support import clean_env, run_main
 from helpers import API_KEY
 
-from numbers_async import NumbersClient
+from numbers_async import InvalidRequestError, NumbersClient
+from numbers_async._transports import shared_ssl_context
 
 PROXY = "http://127.0.0.1:9"
 
@@ -68,3 +71,23 @@ def test_the_command_says_so_in_one_line() -> None:
     first, *_ = result.stderr.splitlines()
     assert first.startswith("numbers-async: warning: HTTPS_PROXY names a proxy for https://")
     assert "RuntimeWarning" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate\n"], ids=["missing", "garbage"])
+def test_a_ca_file_that_cannot_be_loaded_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes | None
+) -> None:
+    """SSL_CERT_FILE naming no file, or one with no certificate: InvalidRequestError naming
+    the variable and the path (a raw FileNotFoundError or ssl.SSLError escaped)."""
+    bundle = tmp_path / "ca.pem"
+    if content is not None:
+        bundle.write_bytes(content)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    shared_ssl_context.cache_clear()  # read once per process: this test reads it again
+    try:
+        with pytest.raises(InvalidRequestError) as caught:
+            NumbersClient(API_KEY, base_url="https://numbers.test")
+    finally:
+        shared_ssl_context.cache_clear()
+    assert caught.value.argument == "SSL_CERT_FILE"
+    assert str(bundle) in str(caught.value)
