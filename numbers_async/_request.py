@@ -573,10 +573,18 @@ def _closed(by_us: bool) -> ClientClosedError:
 
 
 def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:
-    """The NumbersError for a transport failure, naming its httpx type."""
+    """The NumbersError for a transport failure, naming its httpx type and the host (engines'
+    own messages mostly do not: "Name or service not known" of which name?)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     detail = str(exc) or "no detail"
-    error = cls(f"{type(exc).__name__} after {attempts} attempt(s): {detail}", attempts=attempts)
+    try:
+        url = exc.request.url
+        to = f" to {url.host}" + ("" if url.port is None else f":{url.port}")
+    except RuntimeError:  # an error raised without its request
+        to = ""
+    error = cls(
+        f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}", attempts=attempts
+    )
     error.__cause__ = exc  # raised later, outside the except block, when retries run out
     return error
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any, cast
 
 import httpx
@@ -428,3 +429,22 @@ def test_owned_pools_share_one_ssl_context(transport: str) -> None:
     contexts = ssl_contexts(first) + ssl_contexts(second)
     assert contexts[0] is shared_ssl_context()
     assert all(context is contexts[0] for context in contexts)
+
+
+@pytest.mark.parametrize("kind", ["httpx", "httpx2", "aiohttp", "caller-httpx", "caller-httpx2"])
+async def test_a_connection_error_names_the_host_it_tried(kind: str) -> None:
+    """Nothing listens on 127.0.0.1:9: the error names that host and port on every engine and
+    through a caller's client (httpx's own message, "All connection attempts failed", named
+    neither)."""
+    async with AsyncExitStack() as stack:
+        options: dict[str, Any] = {"max_retries": 0}
+        if kind in CALLER_KINDS:
+            engine: Any = CALLER_KINDS[kind]
+            options["http_client"] = await stack.enter_async_context(engine.AsyncClient())
+        else:
+            options["transport"] = cast(Transport, kind)
+        client = NumbersClient(API_KEY, base_url="http://127.0.0.1:9", **options)
+        await stack.enter_async_context(client)
+        with pytest.raises(APIConnectionError) as caught:
+            await client.search("US")
+    assert " to 127.0.0.1:9: " in str(caught.value)
