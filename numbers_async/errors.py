@@ -164,14 +164,17 @@ class APIStatusError(NumbersError):
         self.provider = mask.field(provider)
         self.provider_code = mask.field(provider_code)
         self.retry_after = retry_after
-        super().__init__(self._describe(response, mask.reason(response)))
+        super().__init__(self._describe(response, mask.reason(response), mask))
 
-    def _describe(self, response: httpx.Response, reason: str) -> str:
+    def _describe(self, response: httpx.Response, reason: str, mask: _KeyMask) -> str:
         head = f"{self.status_code} {self.code or reason or 'error'}".strip()
         if self.message:
             head += f": {self.message}"
         elif self.tracking_id is None:
             head += f" ({_describe_body(response)})"
+        location = response.headers.get("location")
+        if location and 300 <= self.status_code < 400:  # not followed: where it pointed
+            head += f" (Location: {mask.text(location)[:_LOCATION_SHOWN]})"
         if self.fix:
             head += f" (fix: {self.fix})"
         tags = []
@@ -256,6 +259,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 _GATEWAY_CLASSES: dict[int, type[APIStatusError]] = {429: RateLimitError}
 _STATUS_CLASSES.update(_GATEWAY_CLASSES)
 
+_LOCATION_SHOWN = 200  # characters of a redirect's Location its error's message repeats
 _ERROR_FIELDS = {
     "code": "code",
     "message": "message",

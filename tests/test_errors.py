@@ -79,6 +79,29 @@ def test_status_maps_to_class(status: int, cls: type[APIStatusError]) -> None:
     assert error.attempts == 2
 
 
+@pytest.mark.parametrize(
+    ("status", "location", "shown"),
+    [
+        (301, "https://api.numbers.test/v2/numbers", "(Location: https://api.numbers.test/v2/"),
+        (307, "/v2/" + "x" * 500, "(Location: /v2/" + "x" * 196 + ")"),
+        (302, None, None),
+        (400, "https://elsewhere.test/", None),
+    ],
+)
+def test_a_redirect_names_where_it_pointed(
+    status: int, location: str | None, shown: str | None
+) -> None:
+    """Redirects are not followed: a 3xx's message names its Location (at most 200
+    characters; it was only in error.headers), an error status's is left out."""
+    headers = {} if location is None else {"Location": location}
+    error = error_from_response(response(status, b"", **headers), attempts=1)
+    assert type(error) is UnexpectedStatusError or status == 400
+    if shown is None:
+        assert "Location" not in str(error)
+    else:
+        assert shown in str(error)
+
+
 def test_a_401_without_a_fix_says_what_to_check() -> None:
     """The API documents no body for 401: the error's note names the key to check (it read
     "401 Unauthorized (empty body)", fix None); a 401 whose body has a fix gets no note."""
