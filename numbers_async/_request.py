@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -45,14 +46,28 @@ _URL_CACHE_SIZE = 1024
 RUNNING_PER_CONNECTION = 1
 
 
+_forks = 0  # times this process began as a fork's child (pooled sockets are then the parent's)
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # Unix
+    os.register_at_fork(after_in_child=_count_fork)
+
+
 class _Home:
     """The event loop a client and the clients derived from it belong to: the first any of
-    them searched on (derived before that search, they must still follow it)."""
+    them searched on (derived before that search, they must still follow it); and the process,
+    counted in forks, they were made in."""
 
-    __slots__ = ("loop",)
+    __slots__ = ("forks", "loop")
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.forks = _forks
 
 
 class Requester:
@@ -148,7 +163,9 @@ class Requester:
     async def enter(self) -> float:
         """Pass the entry gate (searches start in slices, _gate.py) and return the loop time
         the search was asked: its ``deadline``'s clock starts there."""
-        asked = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        self.check_loop(loop)  # before the gate: its waiters belong to this client's loop
+        asked = loop.time()
         waiter = self._gate.ask()
         if waiter is not None:
             await waiter
@@ -254,8 +271,19 @@ class Requester:
         """Refuse a second event loop: pooled connections belong to the loop that opened them,
         and every engine fails differently on another (aiohttp under uvloop aborts; closing
         them from another loop raised RuntimeError and left their sockets open). The first
-        loop seen becomes the client's when ``bind``."""
+        loop seen becomes the client's when ``bind``. In a fork's child a client that searched
+        before the fork is refused, whatever the loop: its pooled sockets are the parent's too,
+        and two processes reading one got each other's answers (one that had not, a module's
+        client in a pre-fork server, has nothing of the parent's: it becomes the child's)."""
         home = self._home
+        if home.forks != _forks:
+            if home.loop is not None:
+                raise ClientClosedError(
+                    f"{what} in a forked process: this NumbersClient searched before the fork, "
+                    "and its pooled connections are the parent's; create a client in each "
+                    "process, after the fork"
+                )
+            home.forks = _forks
         if home.loop is None:
             if bind:
                 home.loop = loop

@@ -1,12 +1,15 @@
 """Every engine over real loopback sockets: same results, same retries, same NumbersError."""
 
 import asyncio
+import json
 import math
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
@@ -356,6 +359,100 @@ def test_a_second_event_loop_gets_a_clear_error(transport: str, derived: bool) -
         first_loop.run(client.aclose())
     assert len(again) == 5
     assert server.requests == 2
+
+
+def test_searches_from_other_threads_loops_are_refused_while_the_owner_searches(
+    transport: str,
+) -> None:
+    """A client searching steadily on its own loop's thread, and four threads each calling
+    asyncio.run(client.search()) (sync code bridging to async): every call from another loop
+    raises ClientClosedError at once (some hung for ever: they waited at the client's entry
+    gate, whose owner then woke them from the wrong thread)."""
+    with server_in_a_thread(LoopbackServer(latency=(0.0, 0.01))) as server:
+        client = client_for(server, transport, max_retries=0)
+        stop = threading.Event()
+
+        async def owner() -> None:
+            while not stop.is_set():  # batches of 40: the gate has searches waiting
+                await asyncio.gather(*(client.search("US", limit=3) for _ in range(40)))
+            await client.aclose()
+
+        def foreign(_: int) -> tuple[str, float]:
+            async def call() -> None:
+                async with asyncio.timeout(5):  # a hang ends here, or at this loop's next wake
+                    await client.search("US", limit=3)
+
+            started = time.monotonic()
+            try:
+                asyncio.run(call())
+            except Exception as exc:
+                return type(exc).__name__, time.monotonic() - started
+            return "answered", time.monotonic() - started
+
+        owning = threading.Thread(target=asyncio.run, args=(owner(),))
+        owning.start()
+        try:
+            deadline = time.monotonic() + 5  # the owner's loop is the client's first
+            while client.requests_sent == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with ThreadPoolExecutor(4) as pool:
+                outcomes = list(pool.map(foreign, range(60)))
+        finally:
+            stop.set()
+            owning.join(30)
+    assert {outcome for outcome, _ in outcomes} == {"ClientClosedError"}
+    assert max(took for _, took in outcomes) < 1.0
+    assert not owning.is_alive()
+
+
+# In a process of its own (forking the test process, with its threads, is unsafe): a client
+# that searched, and one that did not, then a fork; each searches in the child.
+FORKED = """
+import asyncio, json, os, sys
+from numbers_async import NumbersClient, NumbersError
+
+base_url, transport = sys.argv[1:]
+used, unused = (NumbersClient("sk_test_fork_1234", base_url=base_url, transport=transport)
+                for _ in range(2))
+loop = asyncio.new_event_loop()
+loop.run_until_complete(used.search("US", limit=3))
+read_end, write_end = os.pipe()
+if os.fork() == 0:
+    child_loop, seen = asyncio.new_event_loop(), {}
+    for name, client in (("used", used), ("unused", unused)):
+        try:
+            seen[name] = len(child_loop.run_until_complete(client.search("US", limit=3)))
+        except NumbersError as error:
+            seen[name] = f"{type(error).__name__}: {error}"
+    child_loop.run_until_complete(unused.aclose())
+    os.write(write_end, json.dumps(seen).encode())
+    os._exit(0)
+os.close(write_end)
+child = json.loads(os.read(read_end, 65536))
+os.wait()
+parent = len(loop.run_until_complete(used.search("US", limit=3)))
+loop.run_until_complete(used.aclose())
+print(json.dumps({"child": child, "parent": parent}))
+"""
+
+
+def test_a_client_that_searched_before_a_fork_is_refused_in_the_child(transport: str) -> None:
+    """After os.fork(), a client that had searched is refused in the child, saying so (the two
+    processes shared its pooled sockets and read each other's answers); one that had not (a
+    module's client in a pre-fork server) works there; the parent's goes on."""
+    with server_in_a_thread(LoopbackServer()) as server:
+        result = subprocess.run(
+            [sys.executable, "-c", FORKED, server.base_url, transport],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["child"]["used"].startswith("ClientClosedError: a search in a forked process")
+    assert seen["child"]["unused"] == 3
+    assert seen["parent"] == 3
 
 
 def test_closing_on_another_event_loop_gets_a_clear_error(transport: str) -> None:
