@@ -9,8 +9,9 @@ hooks too. Methods run synchronously in the searching task, in this order per pa
     search_finished
 
 Keep them quick (no blocking I/O); an exception a hook raises propagates to the search. The
-objects they receive never hold the API key: no request headers, only ``extra_headers`` that
-hooks add (the trace context, for instance).
+fields of the objects they receive hold no API key (no request headers, only ``extra_headers``
+that hooks add, the trace context for instance), but an ``error`` among them keeps the engine's
+``response``, whose request's headers do, as every error's does.
 """
 
 from __future__ import annotations
