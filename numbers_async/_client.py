@@ -349,15 +349,19 @@ class NumbersClient:
         (not one from ``with_options``), also those of its derived clients, and close the
         connection pool it owns. Closing a closed client does nothing; otherwise only on the
         event loop the client belongs to (the one it first searched on): elsewhere
-        ClientClosedError, the client left as it was."""
+        ClientClosedError, the client left as it was. In a fork's child, a client that searched
+        before the fork is only marked closed: its pool is the parent's."""
         requester = self._requester
         if requester.closed and (not self._owns_http or requester.http.is_closed):
             return
-        requester.check_loop(asyncio.get_running_loop(), "aclose()", bind=False)
+        if not requester.forked_away():  # in a fork's child: closed, the parent's pool left be
+            requester.check_loop(asyncio.get_running_loop(), "aclose()", bind=False)
         self._requester.close()
         if not self._derived:
             for derived in list(self._requester.family):
                 derived.close()
+        if requester.forked_away():
+            return
         await self._requester.settle(cancel=self._owns_http, alone=self._derived)
         if self._owns_http:
             await self._requester.http.aclose()

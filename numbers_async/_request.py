@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ RUNNING_PER_CONNECTION = 1
 
 
 _forks = 0  # times this process began as a fork's child (pooled sockets are then the parent's)
+_BINDING = threading.Lock()  # held while a client's first loop is bound (Requester.check_loop)
 
 
 def _count_fork() -> None:
@@ -265,6 +267,11 @@ class Requester:
         if self._detached is not None:
             await self._detached.settle(cancel=cancel, owner=self if alone else None)
 
+    def forked_away(self) -> bool:
+        """Whether this process is a fork's child and the client searched before the fork: its
+        pool is the parent's, to be closed there."""
+        return self._home.forks != _forks and self._home.loop is not None
+
     def check_loop(
         self, loop: asyncio.AbstractEventLoop, what: str = "a search", *, bind: bool = True
     ) -> None:
@@ -277,17 +284,18 @@ class Requester:
         client in a pre-fork server, has nothing of the parent's: it becomes the child's)."""
         home = self._home
         if home.forks != _forks:
-            if home.loop is not None:
+            if self.forked_away():
                 raise ClientClosedError(
                     f"{what} in a forked process: this NumbersClient searched before the fork, "
                     "and its pooled connections are the parent's; create a client in each "
                     "process, after the fork"
                 )
             home.forks = _forks
-        if home.loop is None:
-            if bind:
-                home.loop = loop
-        elif loop is not home.loop:
+        if home.loop is None and bind:
+            with _BINDING:  # two threads' loops searching a fresh client: one binds it
+                if home.loop is None:
+                    home.loop = loop
+        if home.loop is not None and loop is not home.loop:
             raise ClientClosedError(
                 f"{what} on another event loop: this NumbersClient belongs to the one it first "
                 "searched on; create one client per event loop, and close it on that loop "

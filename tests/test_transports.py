@@ -419,12 +419,14 @@ loop.run_until_complete(used.search("US", limit=3))
 read_end, write_end = os.pipe()
 if os.fork() == 0:
     child_loop, seen = asyncio.new_event_loop(), {}
-    for name, client in (("used", used), ("unused", unused)):
+    # the used client on the loop the child inherited (the parent's), the unused on its own
+    for name, client, on in (("used", used, loop), ("unused", unused, child_loop)):
         try:
-            seen[name] = len(child_loop.run_until_complete(client.search("US", limit=3)))
+            seen[name] = len(on.run_until_complete(client.search("US", limit=3)))
         except NumbersError as error:
             seen[name] = f"{type(error).__name__}: {error}"
-    child_loop.run_until_complete(unused.aclose())
+        on.run_until_complete(client.aclose())  # the used one's marks it closed, nothing more
+    seen["used_closed"] = used.is_closed
     os.write(write_end, json.dumps(seen).encode())
     os._exit(0)
 os.close(write_end)
@@ -437,9 +439,11 @@ print(json.dumps({"child": child, "parent": parent}))
 
 
 def test_a_client_that_searched_before_a_fork_is_refused_in_the_child(transport: str) -> None:
-    """After os.fork(), a client that had searched is refused in the child, saying so (the two
-    processes shared its pooled sockets and read each other's answers); one that had not (a
-    module's client in a pre-fork server) works there; the parent's goes on."""
+    """After os.fork(), a client that had searched is refused in the child, saying so, even on
+    the loop the child inherited (the two processes shared its pooled sockets and read each
+    other's answers), and aclose() there only marks it closed (the pool is the parent's); one
+    that had not searched (a module's client in a pre-fork server) works there; the parent's
+    goes on."""
     with server_in_a_thread(LoopbackServer()) as server:
         result = subprocess.run(
             [sys.executable, "-c", FORKED, server.base_url, transport],
@@ -452,6 +456,7 @@ def test_a_client_that_searched_before_a_fork_is_refused_in_the_child(transport:
     seen = json.loads(result.stdout)
     assert seen["child"]["used"].startswith("ClientClosedError: a search in a forked process")
     assert seen["child"]["unused"] == 3
+    assert seen["child"]["used_closed"] is True
     assert seen["parent"] == 3
 
 
