@@ -27,10 +27,11 @@ becomes ``None``: it holds the request, whose headers carry the API key.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import httpx
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
@@ -302,7 +303,9 @@ class _KeyMask:
             # A key of a few characters is left: masking it would garble every word holding them.
             if len(key) >= _MASKED_KEY_MIN:
                 escaped = json.dumps(key)[1:-1]
-                forms = (key, escaped, escaped.replace("/", "\\/"), quote(key, safe=""))
+                encoded = [quote(key, safe=""), quote(key), quote_plus(key)]  # as URLs carry it
+                encoded += [_PERCENT.sub(lambda hit: hit.group().lower(), e) for e in encoded]
+                forms = (key, escaped, escaped.replace("/", "\\/"), *encoded)
                 self._forms = tuple(dict.fromkeys(forms))
 
     def text(self, text: str) -> str:
@@ -334,6 +337,7 @@ class _KeyMask:
 
 _MASKED = "[secure]"
 _MASKED_KEY_MIN = 8  # characters
+_PERCENT = re.compile("%[0-9A-F]{2}")  # a percent-encoded byte, as quote() writes it
 
 
 def _content(response: httpx.Response) -> bytes | None:

@@ -2,8 +2,10 @@
 
 import json
 import pickle
+import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -100,6 +102,30 @@ def test_a_redirect_names_where_it_pointed(
         assert "Location" not in str(error)
     else:
         assert shown in str(error)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda key: key,
+        lambda key: quote(key),  # "/" left as is
+        lambda key: quote(key, safe=""),
+        lambda key: re.sub("%[0-9A-F]{2}", lambda hit: hit.group().lower(), quote(key, safe="")),
+        quote_plus,
+    ],
+    ids=["raw", "quote", "quote-all", "lowercase-escapes", "quote-plus"],
+)
+def test_a_redirect_to_a_url_holding_the_key_masks_it(encode: Callable[[str], str]) -> None:
+    """A Location quoting the key as a URL may carry it: the message shows [secure] (it showed
+    the key when encoded with "/" kept, with lowercase escapes or with "+")."""
+    key = "sk_live/Ab+c d=9%"
+    request = httpx.Request(
+        "GET", "http://numbers.test/numbers/available", headers={"Authorization": f"Bearer {key}"}
+    )
+    location = f"https://numbers.test/login?token={encode(key)}"
+    sent = httpx.Response(302, headers={"Location": location}, request=request)
+    message = str(error_from_response(sent, attempts=1))
+    assert "(Location: https://numbers.test/login?token=[secure])" in message
 
 
 def test_a_401_without_a_fix_says_what_to_check() -> None:
