@@ -615,7 +615,8 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     detail = str(exc) or "no detail"
     try:
         url = exc.request.url
-        to = f" to {url.host}" + ("" if url.port is None else f":{url.port}")
+        host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
+        to = f" to {host}" + ("" if url.port is None else f":{url.port}")
     except RuntimeError:  # an error raised without its request
         to = ""
     error = cls(

@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import os
 import ssl
-import urllib.request
 import warnings
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Literal
 
 import httpx
+from httpx._utils import URLPattern, get_environment_proxies  # httpx 0.28's, frozen
 
 from . import _validation as check
 from ._shards import ONE_CONNECTION, ShardedTransport
@@ -41,7 +41,10 @@ def shared_ssl_context() -> ssl.SSLContext:
     try:
         return httpx.create_ssl_context()
     except OSError as exc:  # ssl.SSLError too
-        variable = "SSL_CERT_FILE" if os.environ.get("SSL_CERT_FILE") else "SSL_CERT_DIR"
+        named = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
+        if not named:  # certifi's own bundle: nothing of the caller's to name
+            raise
+        variable = named[0]
         raise InvalidRequestError(
             variable,
             f"{variable}: {check.shown(os.environ.get(variable, ''))} holds no CA certificates "
@@ -113,18 +116,22 @@ def owned_http_client(
 
 def proxy_notice(base_url: str) -> str | None:
     """What to say when the environment names a proxy for ``base_url`` (HTTPS_PROXY,
-    HTTP_PROXY or ALL_PROXY, any case, unless NO_PROXY covers its host), as an
-    ``httpx.AsyncClient()`` would read them: the pools a client owns connect directly, which
-    behind an egress proxy fails as a connection error. None when there is none."""
-    proxies = urllib.request.getproxies_environment()
+    HTTP_PROXY or ALL_PROXY, unless NO_PROXY covers it), read as an ``httpx.AsyncClient()``
+    reads them (httpx's own functions: its NO_PROXY forms are not urllib's): the pools a client
+    owns connect directly, which behind an egress proxy fails as a connection error. None when
+    there is none."""
     url = httpx.URL(base_url)
-    scheme = url.scheme if url.scheme in proxies else "all"
-    if scheme not in proxies or urllib.request.proxy_bypass(url.host):
-        return None
-    return (
-        f"{scheme.upper()}_PROXY names a proxy for {base_url}, and a NumbersClient's own pool "
-        "does not use proxies: it connects directly"
-    )
+    mounts = [(URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()]
+    for pattern, proxy in sorted(mounts, key=lambda mount: mount[0]):  # httpx's order
+        if pattern.matches(url):
+            if proxy is None:  # NO_PROXY
+                return None
+            variable = f"{(pattern.scheme or 'all').upper()}_PROXY"
+            return (
+                f"{variable} names a proxy for {base_url}, and a NumbersClient's own pool "
+                "does not use proxies: it connects directly"
+            )
+    return None
 
 
 def warn_if_proxied(base_url: str) -> None:

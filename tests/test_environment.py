@@ -36,6 +36,20 @@ def runtime_warnings(**options: object) -> list[str]:
         ({"HTTPS_PROXY": PROXY, "NO_PROXY": "numbers.test"}, "https://numbers.test", None),
         ({"HTTPS_PROXY": PROXY, "no_proxy": ".test"}, "https://api.numbers.test", None),
         ({"HTTPS_PROXY": PROXY, "NO_PROXY": "*"}, "https://numbers.test", None),
+        # NO_PROXY forms as httpx reads them (urllib's differ): a port, "*" among others, a
+        # scheme, and a leading dot meaning subdomains only
+        (
+            {"HTTPS_PROXY": PROXY, "NO_PROXY": "numbers.test:8443"},
+            "https://numbers.test:8443",
+            None,
+        ),
+        ({"HTTPS_PROXY": PROXY, "NO_PROXY": "localhost,*"}, "https://numbers.test", None),
+        ({"HTTPS_PROXY": PROXY, "NO_PROXY": "https://numbers.test"}, "https://numbers.test", None),
+        (
+            {"HTTPS_PROXY": PROXY, "NO_PROXY": ".numbers.test"},
+            "https://numbers.test",
+            "HTTPS_PROXY",
+        ),
         ({}, "https://numbers.test", None),
     ],
 )

@@ -550,3 +550,11 @@ async def test_a_connection_error_names_the_host_it_tried(kind: str) -> None:
         with pytest.raises(APIConnectionError) as caught:
             await client.search("US")
     assert " to 127.0.0.1:9: " in str(caught.value)
+
+
+async def test_a_connection_error_brackets_an_ipv6_host() -> None:
+    """http://[::1]:9 is named as such ("to ::1:9" read as a port of an address)."""
+    async with NumbersClient(API_KEY, base_url="http://[::1]:9", max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.search("US")
+    assert " to [::1]:9: " in str(caught.value)
