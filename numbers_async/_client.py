@@ -354,13 +354,14 @@ class NumbersClient:
         requester = self._requester
         if requester.closed and (not self._owns_http or requester.http.is_closed):
             return
-        if not requester.forked_away():  # in a fork's child: closed, the parent's pool left be
+        forked = requester.forked_away()  # in a fork's child: closed, the parent's pool left be
+        if not forked:
             requester.check_loop(asyncio.get_running_loop(), "aclose()", bind=False)
         self._requester.close()
         if not self._derived:
             for derived in list(self._requester.family):
                 derived.close()
-        if requester.forked_away():
+        if forked:
             return
         await self._requester.settle(cancel=self._owns_http, alone=self._derived)
         if self._owns_http:
