@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ssl
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar, cast
 
@@ -37,6 +38,12 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
     if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, SocketTimeoutError, ...
         connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
         return (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc) or "timed out")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = httpx.ConnectError(str(exc))
+        refused = exc.certificate_error
+        if isinstance(refused, ssl.SSLCertVerificationError):  # a copy: no traceback, no key
+            error.__cause__ = ssl.SSLCertVerificationError(*refused.args)
+        return error
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(exc))
     if isinstance(exc, aiohttp.ServerDisconnectedError):  # closed before a response head

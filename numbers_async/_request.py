@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import threading
 import time
 import weakref
@@ -27,6 +28,7 @@ from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    CertificateVerificationError,
     ClientClosedError,
     NumbersError,
     ResponseValidationError,
@@ -612,6 +614,9 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     """The NumbersError for a transport failure, naming its httpx type and the host (engines'
     own messages mostly do not: "Name or service not known" of which name?)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    refused = _refused_certificate(exc)
+    if refused:
+        cls = CertificateVerificationError
     detail = str(exc) or "no detail"
     try:
         url = exc.request.url
@@ -623,7 +628,29 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
         f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}", attempts=attempts
     )
     error.__cause__ = exc  # raised later, outside the except block, when retries run out
+    if refused:
+        error.add_note(_CERTIFICATE_NOTE)
     return error
+
+
+_CERTIFICATE_NOTE = (
+    "numbers-async: not retried: the server's TLS certificate was refused. An owned pool trusts "
+    "the CAs of SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's; the certificate must "
+    "name base_url's host"
+)
+
+
+def _refused_certificate(exc: BaseException) -> bool:
+    """Whether ``exc`` comes of a TLS certificate that failed verification (the engines wrap
+    the ssl module's error once or twice: httpcore's and httpx's, aiohttp's and httpx's)."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            return False
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 _DEADLINE = -1  # the status of an attempt the search's deadline ended

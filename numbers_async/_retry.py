@@ -11,7 +11,12 @@ from typing import Any
 import attrs
 
 from . import _validation as check
-from .errors import APIConnectionError, APIStatusError, NumbersError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    CertificateVerificationError,
+    NumbersError,
+)
 
 # 502 is the API's provider error; 429, 503 and 504 come from gateways in front of it.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -102,10 +107,12 @@ def decide(
 
 def is_retryable(error: NumbersError) -> bool:
     """Whether a failed attempt may succeed if sent again: a gateway or provider status, or
-    no usable response at all."""
+    no usable response at all, unless the server's certificate was refused."""
     if isinstance(error, APIStatusError):
         return error.status_code in RETRYABLE_STATUSES
-    return isinstance(error, APIConnectionError)
+    return isinstance(error, APIConnectionError) and not isinstance(
+        error, CertificateVerificationError
+    )
 
 
 def backoff_delay(retry: int, initial: float, maximum: float, fraction: float) -> float:

@@ -232,6 +232,11 @@ class APITimeoutError(APIConnectionError):
     """No usable response: a connect, read, write or pool timeout expired on every attempt."""
 
 
+class CertificateVerificationError(APIConnectionError):
+    """The server's TLS certificate failed verification (a CA not trusted, another host's name,
+    expired): not retried, since sending again cannot change the certificate."""
+
+
 class ResponseValidationError(NumbersError):
     """A 2xx response whose body is not the documented shape; ``headers`` and ``body`` as on
     APIStatusError (empty when there was no response)."""

@@ -17,6 +17,7 @@ from numbers_async import (
     APIStatusError,
     APITimeoutError,
     AvailableNumber,
+    CertificateVerificationError,
     ClientClosedError,
     InvalidRequestError,
     NumbersClient,
@@ -66,6 +67,7 @@ def other_errors() -> list[NumbersError]:
         ClientClosedError("the NumbersClient is closed"),
         APIConnectionError("ConnectError after 3 attempt(s): refused", attempts=3),
         APITimeoutError("ReadTimeout after 3 attempt(s): timed out", attempts=3),
+        CertificateVerificationError("ConnectError after 1 attempt(s): refused", attempts=1),
         ResponseValidationError("not JSON", response=invalid_body, attempts=1),
         ResponseValidationError("undecodable", response=None, attempts=2),
     ]

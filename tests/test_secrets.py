@@ -5,19 +5,18 @@ import asyncio
 import json
 import logging
 import pickle
-import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, cast
 from urllib.parse import quote
 
-import aiohttp
 import httpx
 import httpx2
 import pytest
 from cli_support import COMMAND, clean_env
 from helpers import SleepRecorder
 from loopback import LoopbackServer, serve
+from secret_support import engine_errors_held, renderings
 
 from numbers_async import (
     APIConnectionError,
@@ -106,30 +105,6 @@ def attempt_timeout(script: list[str]) -> float:
     return 0.3 if "stall" in script else 5.0
 
 
-def renderings(error: BaseException) -> list[str]:
-    """Every way an error is commonly shown: str, repr, traceback (with every frame's locals, as
-    rich and Sentry show it), pickle, its chain, and the reprs of its response, request and
-    their headers."""
-    with_locals = traceback.TracebackException.from_exception(error, capture_locals=True)
-    shown = [
-        "".join(traceback.format_exception(error)),
-        "".join(with_locals.format()),
-        pickle.dumps(error).decode("latin-1"),
-    ]
-    seen: BaseException | None = error
-    while seen is not None:
-        shown += [str(seen), repr(seen), repr(vars(seen))]
-        for name in ("response", "request"):
-            part = getattr(seen, name, None) if name in vars(seen) else None
-            if part is not None:
-                shown += [repr(part), repr(part.headers), str(part.headers)]
-                if hasattr(part, "request"):
-                    shown += [repr(part.request), repr(part.request.headers)]
-        # the chain as tracebacks and error trackers walk it
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
-    return shown
-
-
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     for name in LOGGERS:
@@ -184,24 +159,6 @@ async def test_the_key_appears_in_no_log_repr_error_or_traceback(
     if transport == "httpx" and (server.requests or path == "refused"):
         assert "httpcore" in debug
     assert [text for text in shown if SECRET in text] == []
-
-
-def engine_errors_held(error: BaseException) -> list[str]:
-    """aiohttp errors reachable from ``error``: in its chain (suppressed context included) or
-    in a local of any frame of any traceback in it."""
-    found: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, aiohttp.ClientError):
-            found.append(f"chain: {type(seen).__name__}")
-        tb = seen.__traceback__
-        while tb is not None:
-            for name, value in tb.tb_frame.f_locals.items():
-                if isinstance(value, aiohttp.ClientError):
-                    found.append(f"{tb.tb_frame.f_code.co_name}: {name}")
-            tb = tb.tb_next
-        seen = seen.__cause__ or seen.__context__
-    return found
 
 
 @pytest.mark.parametrize("path", ["not-http", "dropped", "stalled", "refused"])

@@ -16,6 +16,7 @@ from numbers_async import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    CertificateVerificationError,
     InvalidRequestError,
     NumbersClient,
     NumbersError,
@@ -212,6 +213,11 @@ def _report(error: NumbersError, found: int, err: TextIO) -> None:
     lines = [f"numbers-async: error: {_headline(error)}"]
     if isinstance(error, APITimeoutError):
         lines.append("  fix: the API did not answer in time; allow more with --timeout SECONDS")
+    if isinstance(error, CertificateVerificationError):
+        lines.append(
+            "  fix: the server's certificate is not trusted here: check the host of --base-url, "
+            "or name its CA's certificates in SSL_CERT_FILE"
+        )
     if isinstance(error, APIStatusError):
         if error.fix:
             lines.append(f"  fix: {error.fix}")

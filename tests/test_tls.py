@@ -1,0 +1,104 @@
+"""TLS failures through a client, on every engine: a certificate refused is not retried (no
+attempt can change it), a handshake the server breaks off is (as any dropped connection)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trustme
+from cli_support import clean_env, run_main
+from helpers import API_KEY, ENGINES, SleepRecorder, engine_client
+from secret_support import engine_errors_held, renderings
+
+from numbers_async import APIConnectionError, CertificateVerificationError, RetryPolicy
+from numbers_async.cli._args import API_ERROR
+
+pytestmark = pytest.mark.timeout(20)
+
+
+@asynccontextmanager
+async def tls_peer(context: ssl.SSLContext | None) -> AsyncIterator[tuple[int, list[int]]]:
+    """A loopback server that counts the connections it accepts, then answers the TLS
+    handshake with ``context`` (None: closes the connection instead); its port and the count."""
+    accepted: list[int] = []
+
+    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            if context is not None:
+                await writer.start_tls(context)
+                await reader.read()
+        except (OSError, ssl.SSLError):
+            pass  # the client refused the certificate
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(run, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], accepted
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def untrusted() -> ssl.SSLContext:
+    """A server context whose certificate (for localhost) no CA the clients trust signed."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("localhost").configure_cert(context)
+    return context
+
+
+async def failed_search(
+    engine: str, context: ssl.SSLContext | None
+) -> tuple[APIConnectionError, int, list[float]]:
+    """A search on ``engine`` against ``tls_peer(context)``: its error, the connections the
+    server accepted, the retry delays waited."""
+    sleep = SleepRecorder()
+    async with tls_peer(context) as (port, accepted):
+        client = engine_client(
+            engine, f"https://localhost:{port}", retry_policy=RetryPolicy(sleep=sleep)
+        )
+        async with client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US")
+    return caught.value, len(accepted), sleep.delays
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_refused_certificate_fails_at_once_without_a_retry(engine: str) -> None:
+    """A certificate no trusted CA signed: CertificateVerificationError (an APIConnectionError)
+    after one attempt and one connection, no retry waited for, a note saying why; the key
+    nowhere in it, and no aiohttp error (the ssl module's error is kept, as a copy)."""
+    error, accepted, delays = await failed_search(engine, untrusted())
+    assert isinstance(error, CertificateVerificationError)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert (error.attempts, accepted, delays) == (1, 1, [])
+    assert any("not retried" in note for note in error.__notes__)
+    assert [text for text in renderings(error) if API_KEY in text] == []
+    assert engine_errors_held(error) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_handshake_the_server_breaks_off_is_retried(engine: str) -> None:
+    """A connection closed before any TLS answer is no verdict on the certificate: an
+    APIConnectionError, retried as a dropped connection is."""
+    error, accepted, delays = await failed_search(engine, None)
+    assert not isinstance(error, CertificateVerificationError)
+    assert (error.attempts, accepted, len(delays)) == (3, 3, 2)
+
+
+async def test_the_command_line_says_what_to_fix_for_a_refused_certificate() -> None:
+    """Exit status 1 after one attempt, the error and a fix line naming --base-url and
+    SSL_CERT_FILE."""
+    async with tls_peer(untrusted()) as (port, accepted):
+        env = clean_env(NUMBERS_API_KEY=API_KEY)
+        url = f"https://localhost:{port}"
+        done = await asyncio.to_thread(run_main, "search", "US", "--base-url", url, env=env)
+    assert (done.returncode, done.stdout, len(accepted)) == (API_ERROR, "", 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
+    assert "fix: the server's certificate is not trusted here" in done.stderr
+    assert "SSL_CERT_FILE" in done.stderr
