@@ -6,8 +6,11 @@ Transport or StopReason only importable from private modules, an optional field 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import mypy.api
+import pytest
 from helpers import numbers_body
 
 from numbers_async import (
@@ -22,6 +25,7 @@ from numbers_async import (
     Transport,
     Unset,
 )
+from numbers_async.sandbox import create_app, sandbox_client
 
 MakeClient = Callable[..., NumbersClient]
 
@@ -69,3 +73,48 @@ async def test_with_options_takes_timeouts_and_hooks_see_typed_searches(
 def test_the_transport_names_are_a_public_type() -> None:
     chosen: list[Transport] = ["httpx", "httpx2", "aiohttp"]
     assert len(set(chosen)) == 3
+
+
+async def test_the_sandbox_client_takes_the_typed_client_options() -> None:
+    hook = Countries()
+    async with sandbox_client(create_app(), timeout=Timeouts(read=2.0), hooks=[hook]) as client:
+        assert len(await client.search("US", limit=3)) == 3
+    assert hook.countries == ["US"]
+
+
+# Calls a typed service could write that the client refuses at run time: mypy must refuse each
+# too, on the line marked with the error code expected (a keyword typed Any would let them by).
+REFUSED = """\
+from numbers_async import NumbersClient, Timeouts
+from numbers_async.sandbox import sandbox_client
+
+
+async def calls(client: NumbersClient) -> None:
+    sandbox_client(transport="aiohttp")  # E: call-arg
+    sandbox_client(timeout="5")  # E: arg-type
+    sandbox_client(hooks=[print])  # E: list-item
+    client.with_options(api_key="other")  # E: call-arg
+    client.with_options(timeout=Timeouts(read="2"))  # E: arg-type
+    await client.search("US", areaCode="415")  # E: call-arg
+"""
+
+
+@pytest.mark.slow
+def test_mypy_refuses_what_the_client_refuses(tmp_path: Path) -> None:
+    """mypy --strict on REFUSED: one error on each marked line, of the code marked, none else."""
+    source = tmp_path / "calls.py"
+    source.write_text(REFUSED)
+    report, _, _ = mypy.api.run(
+        ["--strict", "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", str(source)]
+    )
+    found = sorted(
+        (int(line.split(":")[1]), line.rsplit("[", 1)[1].rstrip("]"))
+        for line in report.splitlines()
+        if ": error: " in line
+    )
+    expected = sorted(
+        (number, line.rsplit("# E: ", 1)[1])
+        for number, line in enumerate(REFUSED.splitlines(), start=1)
+        if "# E: " in line
+    )
+    assert found == expected, report

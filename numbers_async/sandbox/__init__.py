@@ -23,7 +23,7 @@ except ImportError as error:
     ) from error
 
 from ._app import DEFAULT_API_KEY, SEARCH_PATH, RecordedRequest, SandboxApp, create_app
-from ._connect import SANDBOX_BASE_URL, sandbox_client
+from ._connect import SANDBOX_BASE_URL, SandboxClientOptions, sandbox_client
 from ._faults import Faults
 from ._inventory import FEATURES, SUPPORTED_COUNTRIES
 
@@ -36,6 +36,7 @@ __all__ = [
     "Faults",
     "RecordedRequest",
     "SandboxApp",
+    "SandboxClientOptions",
     "create_app",
     "sandbox_client",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Unpack
 
 import httpx
 
-from numbers_async import NumbersClient
+from numbers_async import ClientOptions, Hooks, NumbersClient, RetryBudget, RetryPolicy
 
 from ._app import SandboxApp, create_app
 
@@ -14,13 +15,28 @@ from ._app import SandboxApp, create_app
 SANDBOX_BASE_URL = "http://sandbox.numbers-async.invalid"
 
 
-def sandbox_client(app: SandboxApp | None = None, **options: Any) -> NumbersClient:
+class SandboxClientOptions(ClientOptions, total=False):
+    """The ``NumbersClient`` options ``sandbox_client`` takes: all but those naming the server
+    and the pool (``base_url``, ``http_client``, ``transport``), which are the sandbox's."""
+
+    api_key: str
+    retry_policy: RetryPolicy
+    min_new_share: float
+    max_response_bytes: int | None
+    retry_budget: RetryBudget | None
+    hooks: Iterable[Hooks]
+
+
+def sandbox_client(
+    app: SandboxApp | None = None, **options: Unpack[SandboxClientOptions]
+) -> NumbersClient:
     """A ``NumbersClient`` searching ``app`` (a fresh ``create_app()`` when ``None``) in-process.
 
     Requests go through ``httpx.ASGITransport``: no socket is opened, so there is nothing to
     leak if the client is never closed. The key defaults to the app's and retries wait no time;
     ``options`` may override those (``api_key="wrong"`` to test a 401) or pass any other
-    ``NumbersClient`` option.
+    ``NumbersClient`` option but the server's and the pool's (``SandboxClientOptions``: typed,
+    so mypy checks them as it checks ``NumbersClient``'s own).
     """
     app = create_app() if app is None else app
     options.setdefault("api_key", app.api_key)
