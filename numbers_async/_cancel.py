@@ -36,12 +36,12 @@ for safety but for speed (``queued_pool``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import httpx
 
+from ._handshake import HandshakeWatch
 from ._shards import ShardedTransport
 
 T = TypeVar("T")
@@ -86,19 +86,19 @@ _CLOSING = (
 )
 
 
-class _Detached:
+class _Detached(HandshakeWatch):
     """One detached attempt: cancelled by its caller only while it connects or once its request
     holds a connection, and no longer once its response is closing (it then ends by itself)."""
 
-    __slots__ = ("abandoned", "closing", "connecting", "on_connection", "task", "tcp")
+    __slots__ = ("abandoned", "closing", "connecting", "on_connection", "task")
 
     def __init__(self) -> None:
+        super().__init__()
         self.abandoned = False
         self.connecting = False
         self.on_connection = False
         self.closing = False
         self.task: asyncio.Task[Any] | None = None
-        self.tcp: Any = None  # httpcore's TCP stream while its TLS handshake runs
 
     async def trace(self, name: str, info: dict[str, Any]) -> None:
         """httpcore's trace extension: the first ``http11.*`` (or ``http2.*``) event comes once
@@ -114,22 +114,16 @@ class _Detached:
             self.closing = True
         elif name.startswith(("connection.connect_tcp.", "connection.start_tls.")):
             self.connecting = name.endswith(".started")
-            if name == "connection.connect_tcp.complete":
-                self.tcp = info.get("return_value")
             if self.connecting and self.abandoned:
                 self._cancel()
         elif not self.on_connection and name.startswith(("http11.", "http2.")):
             self.on_connection = True
             if self.abandoned:
                 self._cancel()
-        if self.tcp is not None and name.endswith(("start_tls.complete", "start_tls.failed")):
-            tcp, self.tcp = self.tcp, None
-            if name.endswith(".failed"):
-                # httpcore 1.x drops a connection whose handshake (with the server, or through a
-                # proxy's tunnel) failed, cancelled above all, without closing its socket: open
-                # until a garbage collection. Closed here; httpcore's own failure is raised.
-                with contextlib.suppress(Exception):
-                    await tcp.aclose()
+        # A handshake's socket, with the server or through a proxy's tunnel ("proxy.start_tls"):
+        # closed if it fails, cancelled above all (_handshake.py).
+        if self.tcp is not None or name == "connection.connect_tcp.complete":
+            await self.watch_handshake(name, info)
 
     def abandon(self) -> bool:
         """The caller is gone: cancel the attempt now if it connects or its request holds its

@@ -26,6 +26,7 @@ import httpx
 import httpx2
 
 from ._framing import discard_if_overrun, refusing_overrun, unambiguous
+from ._handshake import HandshakeWatch
 from ._network import pool_on_asyncio
 from ._transports import NoCookieClient
 
@@ -129,6 +130,24 @@ class _RawStream(httpx.AsyncByteStream):
             await self._response.aclose()
 
 
+class _HandshakeTrace(HandshakeWatch):
+    """The trace extension of a request through a caller's httpx2 client, whose anyio backend
+    leaves a cancelled TLS handshake's socket open (_handshake.py): closes it, and passes
+    every event on to the trace the httpx request holds then (_stale.py's, while it watches)."""
+
+    __slots__ = ("extensions",)
+
+    def __init__(self, extensions: dict[str, Any]) -> None:
+        super().__init__()
+        self.extensions = extensions
+
+    async def __call__(self, name: str, info: dict[str, Any]) -> None:
+        await self.watch_handshake(name, info)
+        trace = self.extensions.get("trace")
+        if trace is not None:
+            await trace(name, info)
+
+
 class Httpx2Transport(httpx.AsyncBaseTransport):
     """Sends httpx requests through a caller's ``httpx2.AsyncClient``, never closing it."""
 
@@ -146,6 +165,11 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
             content=await request.aread(),
             extensions=request.extensions,
         )
+        # A dict of its own: _stale.py removes its trace from the httpx request's.
+        forwarded.extensions = {
+            **forwarded.extensions,
+            "trace": _HandshakeTrace(request.extensions),
+        }
         with _mapped_errors():
             response = await self.client.send(forwarded, stream=True)
         headers = response.headers

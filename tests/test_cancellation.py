@@ -257,14 +257,7 @@ async def test_closing_ends_a_search_whose_connection_is_being_made(engine: str)
     assert other_tasks() == []
 
 
-# Not on a caller's httpx2 client: httpx2 leaves the socket of a handshake cancelled this way
-# open itself, as a plain httpx2 GET does (collected, with a ResourceWarning, whenever the
-# collector gets to it: in another test on Python 3.12): not ours to close (its requests are not
-# run detached, with our trace), nor to leave behind in the suite.
-TLS_ENGINES = [engine for engine in ENGINES if engine != "caller-httpx2"]
-
-
-@pytest.mark.parametrize("engine", TLS_ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 async def test_closing_ends_a_search_whose_tls_handshake_stalls(engine: str) -> None:
     """aclose() while the only attempt waits for a TLS handshake the server never answers (a
     connect timeout of 8 s): aclose() returns at once and the search ends with
@@ -285,13 +278,13 @@ async def test_closing_ends_a_search_whose_tls_handshake_stalls(engine: str) -> 
     assert other_tasks() == []
 
 
-@pytest.mark.parametrize("engine", TLS_ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 async def test_searches_cancelled_in_a_stalled_tls_handshake_leave_no_socket_open(
     engine: str,
 ) -> None:
     """Callers timing out while the handshake stalls: once their searches end, the server sees
-    every connection closed (on a caller's httpx client the sockets stayed open until a
-    garbage collection)."""
+    every connection closed (on a caller's httpx or httpx2 client the sockets stayed open until
+    a garbage collection)."""
     async with serve(LoopbackServer(["stall"] * 5)) as server:
         base_url = server.base_url.replace("http://", "https://")
         timeout = Timeouts(connect=8.0, read=8.0, pool=8.0)
