@@ -199,7 +199,10 @@ class AsyncioStream:
             raise self._errors.ConnectTimeout("timed out during the TLS handshake") from None
         except (OSError, ssl.SSLError) as exc:
             await self.aclose()
-            raise self._errors.ConnectError(str(exc)) from exc
+            detail = (
+                str(exc) or f"{type(exc).__name__} during the TLS handshake"
+            )  # a reset has none
+            raise self._errors.ConnectError(detail) from exc
         if transport is None:  # the connection was lost meanwhile
             raise self._errors.ConnectError("the connection closed during the TLS handshake")
         protocol.transport = transport

@@ -617,7 +617,7 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     refused = _refused_certificate(exc)
     if refused:
         cls = CertificateVerificationError
-    detail = str(exc) or "no detail"
+    detail = _detail(exc)
     try:
         url = exc.request.url
         host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
@@ -634,10 +634,25 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
 
 
 _CERTIFICATE_NOTE = (
-    "numbers-async: not retried: the server's TLS certificate was refused. An owned pool trusts "
-    "the CAs of SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's; the certificate must "
-    "name base_url's host"
+    "numbers-async: not retried: the server's TLS certificate was refused (it must name "
+    "base_url's host, be in date and come from a trusted CA: those of SSL_CERT_FILE / "
+    "SSL_CERT_DIR when set, else certifi's; a caller's http_client trusts what its verify= says)"
 )
+
+
+def _detail(exc: BaseException) -> str:
+    """``exc``'s message, else the first in its chain, else the type of the error it came of:
+    engines raise some with none (a connection reset during the TLS handshake)."""
+    cause: BaseException | None = exc
+    last = exc
+    for _ in range(8):
+        if cause is None:
+            break
+        if str(cause):
+            return str(cause) if cause is exc else f"{type(cause).__name__}: {cause}"
+        last = cause
+        cause = cause.__cause__ or cause.__context__
+    return "no detail" if last is exc else type(last).__name__
 
 
 def _refused_certificate(exc: BaseException) -> bool:

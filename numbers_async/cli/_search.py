@@ -215,8 +215,8 @@ def _report(error: NumbersError, found: int, err: TextIO) -> None:
         lines.append("  fix: the API did not answer in time; allow more with --timeout SECONDS")
     if isinstance(error, CertificateVerificationError):
         lines.append(
-            "  fix: the server's certificate is not trusted here: check the host of --base-url, "
-            "or name its CA's certificates in SSL_CERT_FILE"
+            "  fix: the server's certificate is not trusted here: check the host of --base-url "
+            "and the certificate's dates, or name its CA's certificates in SSL_CERT_FILE"
         )
     if isinstance(error, APIStatusError):
         if error.fix:
