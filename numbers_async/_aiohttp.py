@@ -26,6 +26,7 @@ import httpx_aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ._cycles import release_frames
 from ._stale import DISCONNECTED, connection_opened
 
 __all__ = ["AiohttpTransport"]
@@ -72,6 +73,7 @@ async def _mapped(awaitable: Awaitable[T]) -> T:
         mapped = _httpx_error(exc)
         if mapped is None:
             raise
+        release_frames(exc)  # dropped here: aiohttp's frames must not keep it (_cycles.py)
     raise mapped
 
 

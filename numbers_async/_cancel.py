@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ._cycles import release_frames
 from ._handshake import HandshakeWatch
 from ._shards import ShardedTransport
 
@@ -190,8 +191,10 @@ class DetachedAttempts:
     def _release(self, task: asyncio.Task[Any]) -> None:
         self._slots.release()
         del self._tasks[task]
-        if not task.cancelled():
-            task.exception()  # mark an abandoned attempt's outcome as seen: nobody awaits it
+        try:  # an abandoned attempt's outcome is marked as seen (nobody awaits it) ...
+            task.result()
+        except BaseException as exc:  # ... and its error, a cancellation's too, let go
+            release_frames(exc)
 
     async def settle(self, *, cancel: bool, owner: object = None) -> None:
         """Wait for every attempt (of ``owner`` alone, if given) to end, cancelling them at

@@ -20,6 +20,7 @@ from . import _validation as check
 from ._auth import Secret, request_headers
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._budget import RetryBudget, RetryLedger
+from ._cycles import release_frames
 from ._filters import SearchFilters
 from ._log import LogHooks
 from ._observed import ObservedPager
@@ -301,8 +302,11 @@ class NumbersClient:
                 async with aclosing(pager.pages()) as pages:
                     async for page in pages:
                         numbers.extend(page)
-            except NumbersError as exc:
-                exc.partial_numbers = list(numbers)
+            except BaseException as exc:
+                if isinstance(exc, NumbersError):
+                    exc.partial_numbers = list(numbers)
+                release_frames(exc)
+                del pager  # this frame stays in the traceback: it must not lead back to the error
                 raise
             return numbers._finish(pager)
         finally:

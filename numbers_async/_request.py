@@ -17,6 +17,7 @@ from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
 from ._cancel import DetachedAttempts, queued_pool
+from ._cycles import release_frames
 from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
@@ -401,6 +402,7 @@ class Requester:
                 if note is not None and status != _DEADLINE:
                     outcome.add_note(note)
                 raise outcome
+            release_frames(outcome)  # dropped: its causes' frames must not keep it (_cycles.py)
             if budget is not None:
                 budget.withdraw()
             if info is not None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from numbers_api.models import AvailableNumber
 
+from ._cycles import release_frames
 from ._pagination import EXHAUSTED_REASONS, StopReason
 
 if TYPE_CHECKING:
@@ -41,6 +42,27 @@ class SearchResult(list[AvailableNumber]):
         return self
 
 
+class _Progress:
+    """A stream's pager, shared with the generator reading it, which lets it go once the
+    search failed: held by the caller's stream, the pager led back to the error (its
+    SearchInfo holds it) whose traceback holds the caller's frame (_cycles.py). What the
+    stream reports of it stays: the plan, and the requests sent."""
+
+    __slots__ = ("pager", "plan", "requests")
+
+    def __init__(self, pager: ObservedPager) -> None:
+        self.pager: ObservedPager | None = pager
+        self.plan = pager.plan
+        self.requests = 0
+
+    def sent(self) -> int:
+        return self.requests if self.pager is None else self.pager.requests
+
+    def failed(self) -> None:
+        assert self.pager is not None
+        self.requests, self.pager = self.pager.requests, None
+
+
 class SearchStream(AsyncIterator[AvailableNumber]):
     """``iter_search()``'s numbers, yielded as pages arrive; ``aclose()`` stops it at once.
 
@@ -48,30 +70,41 @@ class SearchStream(AsyncIterator[AvailableNumber]):
     ``SearchResult``; ``stop_reason`` is None (and ``exhausted`` False) until the stream ends.
     """
 
-    __slots__ = ("_numbers", "_pager")
+    __slots__ = ("_numbers", "_progress")
 
     def __init__(self, pager: ObservedPager) -> None:
-        self._pager = pager
-        self._numbers = self._flatten(pager)  # runs nothing until the first __anext__
+        self._progress = _Progress(pager)
+        self._numbers = self._flatten(self._progress)  # runs nothing until the first __anext__
 
     @staticmethod
-    async def _flatten(pager: ObservedPager) -> AsyncGenerator[AvailableNumber, None]:
-        async with aclosing(pager.pages()) as pages:
-            async for page in pages:
-                unread = len(page)
-                try:
-                    for number in page:
-                        unread -= 1  # once yielded, the caller has it
-                        yield number
-                finally:  # closed part-way through a page: its rest never reached the caller
-                    if unread:
-                        pager.search.returned -= unread
+    async def _flatten(progress: _Progress) -> AsyncGenerator[AvailableNumber, None]:
+        pager = progress.pager
+        assert pager is not None
+        try:
+            async with aclosing(pager.pages()) as pages:
+                async for page in pages:
+                    unread = len(page)
+                    try:
+                        for number in page:
+                            unread -= 1  # once yielded, the caller has it
+                            yield number
+                    finally:  # closed part-way through a page: its rest never reached the caller
+                        if unread:
+                            pager.search.returned -= unread
+        except GeneratorExit:  # closed by its caller: nothing raised to anyone
+            raise
+        except BaseException as exc:
+            release_frames(exc)
+            progress.failed()
+            del pager  # this frame stays in the traceback: it must not lead back to the error
+            raise
 
     def __aiter__(self) -> SearchStream:
         return self
 
-    async def __anext__(self) -> AvailableNumber:
-        return await anext(self._numbers)
+    def __anext__(self) -> Awaitable[AvailableNumber]:
+        # The generator's own step, no coroutine frame around it to keep (_cycles.py).
+        return anext(self._numbers)
 
     async def aclose(self) -> None:
         """Stop the search: cancel its requests in flight; no request is sent after this."""
@@ -79,7 +112,7 @@ class SearchStream(AsyncIterator[AvailableNumber]):
 
     @property
     def stop_reason(self) -> StopReason | None:
-        return self._pager.plan.stop_reason
+        return self._progress.plan.stop_reason
 
     @property
     def exhausted(self) -> bool:
@@ -87,8 +120,8 @@ class SearchStream(AsyncIterator[AvailableNumber]):
 
     @property
     def pages(self) -> int:
-        return self._pager.plan.pages
+        return self._progress.plan.pages
 
     @property
     def requests(self) -> int:
-        return self._pager.requests
+        return self._progress.sent()
