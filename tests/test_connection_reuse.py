@@ -13,6 +13,8 @@ from helpers import API_KEY, connections_busy, pool_limit
 from loopback import LoopbackServer, serve_in_thread
 
 from numbers_async import NumbersClient
+from numbers_async import _shards as shards
+from numbers_async._aiohttp import AiohttpTransport
 from numbers_async._cancel import queued_pool
 from numbers_async._shards import ShardedTransport
 from numbers_async._transports import Transport
@@ -98,3 +100,31 @@ async def test_the_owned_httpx_pools_never_hand_one_connection_to_two_requests(
     assert [len(numbers) for numbers in found] == [5] * 600
     assert retries == 0
     assert server.connections <= pool_limit("httpx")
+
+
+@pytest.mark.parametrize("transport", ["httpx", "httpx2", "aiohttp"])
+async def test_connections_idle_past_the_keepalive_expiry_close_under_light_traffic(
+    transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst opens many connections; one search at a time afterwards needs one: the others
+    close once idle past the keep-alive expiry (on the owned httpx and httpx2 pools, all 30 had
+    stayed open for good). The expiry is cut to 0.2 s here (the pools' default is 5 s)."""
+    monkeypatch.setattr(shards, "SWEEP_EVERY", 0.05)
+    server = LoopbackServer(latency=(0.05, 0.05))
+    async with serve_in_thread(server):
+        client = NumbersClient(
+            API_KEY, base_url=server.base_url, transport=cast(Transport, transport)
+        )
+        async with client:
+            engine = client._requester.http._transport
+            if isinstance(engine, ShardedTransport):
+                engine._expiry = 0.2
+            else:  # aiohttp's connector (built at the first search) closes them on a timer
+                assert isinstance(engine, AiohttpTransport)
+                engine.limits = httpx.Limits(max_connections=100, keepalive_expiry=0.2)
+            await asyncio.gather(*(client.search("US", limit=5) for _ in range(30)))
+            assert server.open_connections == 30
+            for _ in range(12):
+                await client.search("US", limit=5)
+                await asyncio.sleep(0.05)
+            assert server.open_connections <= 3  # the one in use, and aiohttp's next cleanup

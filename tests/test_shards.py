@@ -6,7 +6,7 @@ import asyncio
 import httpx
 import pytest
 
-from numbers_async._shards import ShardedTransport
+from numbers_async._shards import SWEEP_EVERY, ShardedTransport
 
 
 class Pool(httpx.AsyncBaseTransport):
@@ -144,3 +144,67 @@ async def test_closing_closes_every_pool_built_even_if_one_fails() -> None:
         await transport.aclose()
     assert [pool.closed for pool in pools] == [True, True]  # type: ignore[attr-defined]
     assert len(transport.shards) == 2
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Slow(Pool):
+    """A pool whose answer and close each take a moment: requests sent together overlap."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return await super().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await asyncio.sleep(0.01)
+        await super().aclose()
+
+
+async def send(transport: ShardedTransport) -> None:
+    response = await transport.handle_async_request(httpx.Request("GET", "http://api.test/"))
+    await response.aread()
+    await response.aclose()
+
+
+async def test_pools_idle_past_the_expiry_are_closed_and_built_again_when_needed() -> None:
+    """After a burst of 4, one request at a time uses one pool: the other 3 are closed once idle
+    past the expiry (looked for at most once a SWEEP_EVERY), the one in use is kept; all 4 are
+    there again for the next burst."""
+    clock = Clock()
+    transport = ShardedTransport(Slow, 4, expiry=5.0, clock=clock)
+    await asyncio.gather(*(send(transport) for _ in range(4)))
+    burst = list(transport.shards)
+    assert len(burst) == 4
+    for step in range(8):
+        clock.now = step * SWEEP_EVERY + 0.9 * SWEEP_EVERY
+        await send(transport)
+        await asyncio.sleep(0.05)  # the closing task's turn
+        closed = sum(pool.closed for pool in burst)  # type: ignore[attr-defined]
+        assert closed == (3 if clock.now >= 5.0 else 0), clock.now
+    assert len(transport.shards) == 1
+    assert not transport.shards[0].closed  # type: ignore[attr-defined]
+    await asyncio.gather(*(send(transport) for _ in range(4)))
+    assert len(transport.shards) == 4
+    assert Pool.built == 7
+    await transport.aclose()
+
+
+async def test_closing_the_transport_waits_for_expired_pools_still_closing() -> None:
+    clock = Clock()
+    transport = ShardedTransport(Slow, 2, expiry=5.0, clock=clock)
+    await asyncio.gather(*(send(transport) for _ in range(2)))
+    burst = list(transport.shards)
+    assert len(burst) == 2
+    clock.now = 10.0
+    await send(transport)  # takes out both (idle 10 s) to close, then builds one again
+    await transport.aclose()
+    assert [pool.closed for pool in burst] == [True, True]  # type: ignore[attr-defined]
+    assert len(asyncio.all_tasks()) == 1  # this test's own
