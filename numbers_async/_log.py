@@ -47,7 +47,8 @@ class LogHooks(Hooks):
 
     def attempt_ended(self, attempt: AttemptInfo) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            outcome = attempt.status_code if attempt.error is None else describe(attempt)
+            failed = attempt.error is not None or attempt.cancelled
+            outcome = describe(attempt) if failed else attempt.status_code
             logger.debug(
                 "numbers-async: %s %s: %s in %.3f s",
                 attempt.method,
@@ -86,6 +87,8 @@ class LogHooks(Hooks):
 
 def describe(attempt: AttemptInfo) -> str:
     """A failed attempt in a few characters: its status, or the httpx error behind it."""
+    if attempt.cancelled:
+        return "cancelled"
     if attempt.status_code is not None:
         return str(attempt.status_code)
     error = attempt.error

@@ -7,6 +7,7 @@ headers. Spans go to the tracer provider the application configured (none: the A
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -85,6 +86,9 @@ class TracingHooks(Hooks):
             )
             span.set_attribute("error.type", error_type)
             span.set_status(StatusCode.ERROR, str(attempt.error))
+        elif attempt.cancelled:
+            span.set_attribute("error.type", _type(asyncio.CancelledError()))
+            span.set_status(StatusCode.ERROR, "cancelled")
         span.end()
 
     def search_finished(self, search: SearchInfo) -> None:

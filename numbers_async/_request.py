@@ -376,7 +376,12 @@ class Requester:
                 if info.extra_headers:
                     built.headers.update(info.extra_headers)
             started = time.perf_counter()
-            outcome, status = await self._attempt(built, asked, attempt, deadline_at, search)
+            try:
+                outcome, status = await self._attempt(built, asked, attempt, deadline_at, search)
+            except BaseException as exc:  # cancelled, or an error with no retry to decide on
+                if info is not None:
+                    _ended_without_outcome(info, exc, started, hooks)
+                raise
             if observed or (not isinstance(outcome, list) and hooks.retry_scheduled):
                 info = info or AttemptInfo(search, attempt, built.method, url)
                 info.elapsed = time.perf_counter() - started
@@ -564,6 +569,18 @@ class Requester:
 
 
 _SPENT = httpx.ByteStream(b"")
+
+
+def _ended_without_outcome(
+    info: AttemptInfo, error: BaseException, started: float, hooks: HookSet
+) -> None:
+    """The ``attempt_ended`` hooks of an attempt cancelled (by its caller, a timeout of its, the
+    client closing) or failed with an error raised at once: a tracing hook ends its span."""
+    info.elapsed = time.perf_counter() - started
+    info.cancelled = isinstance(error, asyncio.CancelledError)
+    info.error = error if isinstance(error, NumbersError) else None
+    for ended in hooks.attempt_ended:
+        ended(info)
 
 
 def _asked(request: dict[str, Any]) -> int | None:

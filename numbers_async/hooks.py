@@ -92,6 +92,9 @@ class AttemptInfo:
     error: NumbersError | None = None
     #: Seconds from sending to the end of the attempt.
     elapsed: float = 0.0
+    #: True when it was cancelled before it ended (its caller's cancellation or timeout, the
+    #: client closing): no status then, and no error.
+    cancelled: bool = False
 
 
 @attrs.frozen

@@ -293,3 +293,30 @@ async def test_an_attempt_the_deadline_ends_has_no_status(make_client: MakeClien
     with pytest.raises(APITimeoutError, match="deadline"):
         await client.search("US", limit=5)
     assert ("ended", 1, None, "APITimeoutError") in recorder.events
+
+
+async def test_an_attempt_its_caller_cancels_ends_as_cancelled(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A caller's timeout cancels the attempt waiting for its response: attempt_ended still
+    comes (a tracing hook ends its span), cancelled, with no status and no error; the DEBUG
+    log line says "cancelled"."""
+    ended: list[AttemptInfo] = []
+
+    class Ended(Hooks):
+        def attempt_ended(self, attempt: AttemptInfo) -> None:
+            ended.append(attempt)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1)
+        return httpx.Response(200, json=PAGE)
+
+    client = make_client(slow, hooks=[Ended()])
+    caplog.set_level("DEBUG", logger="numbers_async")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await client.search("US", limit=5)
+    (attempt,) = ended
+    assert (attempt.cancelled, attempt.status_code, attempt.error) == (True, None, None)
+    assert attempt.elapsed >= 0.05
+    assert ": cancelled in " in caplog.text

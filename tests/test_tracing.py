@@ -1,6 +1,7 @@
 """OpenTelemetry: a span per search, a client span per attempt, the trace context on the wire;
 nothing imported without the otel extra."""
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -120,6 +121,26 @@ async def test_a_connection_error_attempt_names_its_type(
     attributes = dict(span.attributes or {})
     assert attributes["error.type"] == "numbers_async.errors.APIConnectionError"
     assert "http.response.status_code" not in attributes
+
+
+async def test_a_cancelled_attempt_still_ends_its_span(
+    exporter: InMemorySpanExporter, transport: str
+) -> None:
+    """A caller's timeout cancels the attempt in flight: its GET span ends (it was never
+    exported), as cancelled, under the search's, which records the cancellation."""
+    server = LoopbackServer(["stall"])
+    async with serve(server), client_on(server, transport) as client:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await client.search("US")
+    spans = exporter.get_finished_spans()
+    (attempt,) = by_name(spans, "GET")
+    (search,) = by_name(spans, "numbers.search")
+    assert attempt.parent is not None
+    assert attempt.parent.span_id == search.context.span_id
+    assert attempt.status.status_code is StatusCode.ERROR
+    assert dict(attempt.attributes or {})["error.type"] == "asyncio.exceptions.CancelledError"
+    assert dict(search.attributes or {})["error.type"] == "asyncio.exceptions.CancelledError"
 
 
 def traceparents(server: LoopbackServer) -> list[str]:
