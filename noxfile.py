@@ -59,4 +59,15 @@ def tests(session: nox.Session) -> None:
     """Unit, contract and command-line tests (all but `slow`) on one Python version."""
     session.install("--quiet", "-e", f".[{installed_extras()}]")
     session.run("python", "--version")  # the interpreter found, for the log
-    session.run("pytest", "-m", "not slow", "-n", "2", "-p", "no:cacheprovider", *session.posargs)
+    session.run(
+        "pytest",
+        "-m",
+        "not slow",
+        "-n",
+        "2",
+        "--dist",
+        "worksteal",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )

@@ -84,7 +84,7 @@ async def test_failed_searches_leave_no_cyclic_garbage(
             engine, server.base_url, retry_initial_delay=0.0, retry_max_delay=0.0, **options
         )
         async with client:
-            for round_ in range(6):  # the first ones warm: connections open, caches filled
+            for round_ in range(4):  # the first ones warm: connections open, caches filled
                 if round_ == 1:
                     gc.collect()
                     gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds, kept in gc.garbage
