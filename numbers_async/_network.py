@@ -199,9 +199,8 @@ class AsyncioStream:
             raise self._errors.ConnectTimeout("timed out during the TLS handshake") from None
         except (OSError, ssl.SSLError) as exc:
             await self.aclose()
-            detail = (
-                str(exc) or f"{type(exc).__name__} during the TLS handshake"
-            )  # a reset has none
+            # A reset has no message of its own: "ConnectError: no detail" said nothing.
+            detail = str(exc) or f"{type(exc).__name__} during the TLS handshake"
             raise self._errors.ConnectError(detail) from exc
         if transport is None:  # the connection was lost meanwhile
             raise self._errors.ConnectError("the connection closed during the TLS handshake")

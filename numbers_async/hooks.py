@@ -75,7 +75,8 @@ class SearchInfo:
 @attrs.define(eq=False)
 class AttemptInfo:
     """One HTTP request: ``request_sent`` receives it before it is sent (a hook may add
-    ``extra_headers``), ``attempt_ended`` once its response was read or it failed."""
+    ``extra_headers``), ``attempt_ended`` once its response was read, it failed or it was
+    cancelled."""
 
     #: The search it belongs to.
     search: SearchInfo
@@ -119,7 +120,8 @@ class Hooks:
         """An HTTP request is about to be sent."""
 
     def attempt_ended(self, attempt: AttemptInfo) -> None:
-        """An HTTP request got its response (``status_code``) or failed (``error``)."""
+        """An HTTP request got its response (``status_code``), failed (``error``) or was
+        cancelled (``cancelled``)."""
 
     def retry_scheduled(self, retry: RetryInfo) -> None:
         """A failed attempt will be retried after ``retry.delay`` seconds."""
