@@ -551,8 +551,10 @@ class Requester:
                             raise
             except TimeoutError:
                 if response is None or response.is_success:
+                    what = "no response head" if response is None else "the body not read"
                     raise httpx.ReadTimeout(
-                        f"the whole attempt took more than {self.attempt_limit} s",
+                        f"{what} within {self.attempt_limit} s, the whole attempt's limit "
+                        "(connecting, TLS handshake, sending and reading included)",
                         request=request,
                     ) from None
         finally:

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 import trustme
 from cli_support import clean_env, run_main
-from helpers import API_KEY, ENGINES, SleepRecorder, engine_client
+from helpers import API_KEY, ENGINES, SleepRecorder, engine_client, options_client
+from loopback import LoopbackServer, serve
 from secret_support import engine_errors_held, renderings
 
-from numbers_async import APIConnectionError, CertificateVerificationError, RetryPolicy
+from numbers_async import (
+    APIConnectionError,
+    APITimeoutError,
+    CertificateVerificationError,
+    RetryPolicy,
+)
 from numbers_async.cli._args import API_ERROR
 
 pytestmark = pytest.mark.timeout(20)
@@ -106,3 +113,20 @@ async def test_the_command_line_says_what_to_fix_for_a_refused_certificate() -> 
     assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
     assert "fix: the server's certificate is not trusted here" in done.stderr
     assert "SSL_CERT_FILE" in done.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_stalled_handshake_ends_at_the_timeout_saying_no_response_came(
+    engine: str,
+) -> None:
+    """A server that never answers the ClientHello: timeout=0.3 ends the attempt, whose error
+    says no response head came within the whole attempt's limit (it said "the whole attempt
+    took more than", read as a slow body)."""
+    async with serve(LoopbackServer(["stall"])) as server:
+        base_url = server.base_url.replace("http://", "https://")
+        async with engine_client(engine, base_url, timeout=0.3, max_retries=0) as client:
+            started = time.perf_counter()
+            with pytest.raises(APITimeoutError, match=r"no response head within 0\.3 s"):
+                await client.search("US")
+            assert time.perf_counter() - started < 1.5
+        await options_client(client).aclose()
