@@ -6,20 +6,86 @@ the ``SearchInfo`` (holding it as ``error``) most of them have in hand, as do th
 causes' tracebacks. Each failed search so sat in a reference cycle with its response and body
 until the collector's next full pass: an outage of 3,000 searches answered with 50 KB 502
 bodies peaked at 186 MB instead of 10, and those passes stall the event loop.
+
+Only the library's and the engines' own frames are cleared, in the part of the error's chain
+that is theirs: never a caller's frame (a hook's, an http_client's event hook), nor an exception
+the caller was handling when it searched (the engines' first error has it as ``__context__``).
 """
 
 from __future__ import annotations
 
-import traceback
+import contextlib
+import os
+import socket
+import ssl
+import sys
+from collections.abc import Iterator
+from types import TracebackType
+
+# The packages whose frames are the library's and the engines', with the asyncio machinery
+# between them; and the stdlib modules they raise through.
+_PACKAGES = (
+    "numbers_async",
+    "numbers_api",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "httpcore2",
+    "h11",
+    "anyio",
+    "aiohttp",
+    "httpx_aiohttp",
+    "asyncio",
+)
+_MODULES = (contextlib.__file__, ssl.__file__, socket.__file__)
+
+
+def _places() -> tuple[str, ...]:
+    """The folders of the packages above that are loaded, and the files of the modules."""
+    places = list(_MODULES)
+    for name in _PACKAGES:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if path:
+            places.append(os.path.dirname(path) + os.sep)
+    return tuple(places)
+
+
+def _only_ours(tb: TracebackType | None, places: tuple[str, ...]) -> bool:
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(places):
+            return False
+        tb = tb.tb_next
+    return True
+
+
+def own_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then its causes (``raise ... from``) and contexts as long as they are the
+    library's and the engines' own: a context whose traceback holds a frame of anyone else's is
+    one the caller was handling, and ends the chain."""
+    places = _places()
+    link: BaseException | None = error
+    for _ in range(16):  # the engines wrap an error two or three times
+        if link is None:
+            return
+        yield link
+        if link.__cause__ is not None:
+            link = link.__cause__
+        elif link.__context__ is not None and _only_ours(link.__context__.__traceback__, places):
+            link = link.__context__
+        else:
+            return
 
 
 def release_frames(error: BaseException) -> None:
-    """Clear the locals of the frames ``error`` and its causes left (a frame still running, the
-    caller's, is kept whole): done where the error leaves the library, so none of them is a
-    caller's. The tracebacks still show every frame and line; only locals go."""
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        traceback.clear_frames(link.__traceback__)
-        link = link.__cause__ or link.__context__
+    """Clear the locals of the library's and the engines' finished frames in the tracebacks of
+    ``error``'s own chain, where it leaves the library or is dropped. Tracebacks still show
+    every frame and line."""
+    places = _places()
+    for link in own_chain(error):
+        tb = link.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code.co_filename.startswith(places):
+                with contextlib.suppress(RuntimeError):  # still running
+                    frame.clear()
+            tb = tb.tb_next

@@ -17,7 +17,7 @@ from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
 from ._cancel import DetachedAttempts, queued_pool
-from ._cycles import release_frames
+from ._cycles import own_chain, release_frames
 from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
@@ -379,7 +379,7 @@ class Requester:
             try:
                 outcome, status = await self._attempt(built, asked, attempt, deadline_at, search)
             except BaseException as exc:  # cancelled, or an error with no retry to decide on
-                if info is not None:
+                if info is not None and isinstance(exc, _ENDS_AN_ATTEMPT):
                     _ended_without_outcome(info, exc, started, hooks)
                 raise
             if observed or (not isinstance(outcome, list) and hooks.retry_scheduled):
@@ -573,13 +573,20 @@ class Requester:
 _SPENT = httpx.ByteStream(b"")
 
 
+# What ends an attempt with no outcome to decide on, for the hooks: a NumbersError raised at
+# once, a cancellation, the stream it feeds closed. Not an exception of the caller's own code
+# (its http_client's event hook or auth flow): that reaches the caller as it was raised.
+_ENDS_AN_ATTEMPT = (NumbersError, asyncio.CancelledError, GeneratorExit)
+
+
 def _ended_without_outcome(
     info: AttemptInfo, error: BaseException, started: float, hooks: HookSet
 ) -> None:
     """The ``attempt_ended`` hooks of an attempt cancelled (by its caller, a timeout of its, the
-    client closing) or failed with an error raised at once: a tracing hook ends its span."""
+    client closing, its stream closed) or failed with an error raised at once: a tracing hook
+    ends its span."""
     info.elapsed = time.perf_counter() - started
-    info.cancelled = isinstance(error, asyncio.CancelledError)
+    info.cancelled = not isinstance(error, NumbersError)
     info.error = error if isinstance(error, NumbersError) else None
     for ended in hooks.attempt_ended:
         ended(info)
@@ -662,31 +669,19 @@ _CERTIFICATE_NOTE = (
 
 
 def _detail(exc: BaseException) -> str:
-    """``exc``'s message, else the first in its chain, else the type of the error it came of:
-    engines raise some with none (a connection reset during the TLS handshake)."""
-    cause: BaseException | None = exc
-    last = exc
-    for _ in range(8):
-        if cause is None:
-            break
+    """``exc``'s message, else the first in its own chain, else the type of the error it came
+    of: engines raise some with none (a connection reset during the TLS handshake)."""
+    chain = list(own_chain(exc))
+    for cause in chain:
         if str(cause):
             return str(cause) if cause is exc else f"{type(cause).__name__}: {cause}"
-        last = cause
-        cause = cause.__cause__ or cause.__context__
-    return "no detail" if last is exc else type(last).__name__
+    return "no detail" if len(chain) == 1 else type(chain[-1]).__name__
 
 
 def _refused_certificate(exc: BaseException) -> bool:
     """Whether ``exc`` comes of a TLS certificate that failed verification (the engines wrap
     the ssl module's error once or twice: httpcore's and httpx's, aiohttp's and httpx's)."""
-    cause: BaseException | None = exc
-    for _ in range(8):
-        if cause is None:
-            return False
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in own_chain(exc))
 
 
 _DEADLINE = -1  # the status of an attempt the search's deadline ended

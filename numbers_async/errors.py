@@ -12,8 +12,9 @@
     │   ├── ProviderError                      502
     │   └── UnexpectedStatusError              any other non-2xx (503, 520, 302, ...)
     │       └── RateLimitError                 429 (undocumented; a gateway may send it)
-    ├── APIConnectionError                     no usable response, after retries
-    │   └── APITimeoutError                    ... because a timeout expired
+    ├── APIConnectionError                     no usable response (retried, up to max_retries)
+    │   ├── APITimeoutError                    ... because a timeout expired
+    │   └── CertificateVerificationError       the server's TLS certificate refused (not retried)
     └── ResponseValidationError                a 2xx whose body is not the documented shape
 
 Every error raised by a search carries ``partial_numbers``: the numbers already gathered by
@@ -48,6 +49,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CertificateVerificationError",
     "ClientClosedError",
     "InternalServerError",
     "InvalidRequestError",

@@ -7,13 +7,21 @@ memory grew to many times what the searches in flight held)."""
 
 import asyncio
 import gc
+import ssl
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from helpers import ENGINES, engine_client, options_client
+from helpers import ENGINES, SleepRecorder, engine_client, options_client
 from loopback import LoopbackServer, serve_in_thread
 
-from numbers_async import NumbersClient
+from numbers_async import (
+    APIConnectionError,
+    CertificateVerificationError,
+    NumbersClient,
+    RetryPolicy,
+)
+
+REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
 
 
 @pytest.fixture
@@ -99,7 +107,8 @@ async def test_failed_searches_leave_no_cyclic_garbage(
     assert found - ASYNCIO_TRANSPORT_CYCLE == set()
 
 
-# What a closed asyncio socket transport leaves for the collector (CPython 3.11-3.13).
+# What a closed asyncio socket transport leaves for the collector (CPython 3.11-3.13; from
+# 3.12 its write buffer is a deque).
 ASYNCIO_TRANSPORT_CYCLE = {
     "_SelectorSocketTransport",
     "TransportSocket",
@@ -107,4 +116,35 @@ ASYNCIO_TRANSPORT_CYCLE = {
     "method",
     "dict",
     "tuple",
+    "deque",
 }
+
+
+def callers_own_error() -> None:
+    """The caller's code, failing: its frame's locals are the caller's to see."""
+    mine = "the caller's"
+    raise ssl.SSLCertVerificationError(1, f"{mine} own certificate error")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_search_failing_while_its_caller_handles_an_error_leaves_that_error_alone(
+    engine: str,
+) -> None:
+    """A search refused a connection inside the caller's ``except`` block: the engines' first
+    error has the caller's as its context. Its frames keep their locals (they were cleared,
+    and on Python 3.11-3.12 clearing a suspended coroutine's frame closes it), and it does not
+    make the failure a CertificateVerificationError (it was one, not retried)."""
+    client = engine_client(engine, REFUSED, retry_policy=RetryPolicy(sleep=SleepRecorder()))
+    async with client:
+        try:
+            callers_own_error()
+        except ssl.SSLCertVerificationError as own:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US")
+            held = own.__traceback__
+    await options_client(client).aclose()
+    assert held is not None
+    assert held.tb_next is not None
+    assert held.tb_next.tb_frame.f_locals == {"mine": "the caller's"}
+    assert not isinstance(caught.value, CertificateVerificationError)
+    assert caught.value.attempts == 3

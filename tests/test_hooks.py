@@ -13,7 +13,7 @@ from unittest.mock import Mock
 
 import httpx
 import pytest
-from helpers import API_KEY, numbers_body, seed_error
+from helpers import API_KEY, BASE_URL, numbers_body, seed_error
 
 from numbers_async import (
     APITimeoutError,
@@ -320,3 +320,47 @@ async def test_an_attempt_its_caller_cancels_ends_as_cancelled(
     assert (attempt.cancelled, attempt.status_code, attempt.error) == (True, None, None)
     assert attempt.elapsed >= 0.05
     assert ": cancelled in " in caplog.text
+
+
+async def test_a_failing_hook_s_frame_keeps_its_locals(make_client: MakeClient) -> None:
+    """The error a hook raises passes through the library, which clears its own frames'
+    locals on the way out (a failed search's error is freed at once): never the hook's, which
+    an error tracker shows."""
+
+    class Quota(Hooks):
+        def search_started(self, search: SearchInfo) -> None:
+            quota_left = 0
+            raise RuntimeError(f"quota {quota_left}")
+
+    client = make_client(lambda request: httpx.Response(200, json=PAGE), hooks=[Quota()])
+    with pytest.raises(RuntimeError, match="quota 0") as caught:
+        await client.search("US", limit=5)
+    tb = caught.value.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_name != "search_started":
+        tb = tb.tb_next
+    assert tb is not None
+    assert tb.tb_frame.f_locals["quota_left"] == 0
+
+
+async def test_an_exception_of_the_callers_own_client_hook_gets_no_attempt_ended() -> None:
+    """The caller's http_client's event hook raising reaches the caller as raised; no
+    attempt_ended claims an outcome for it (it got one with no status, no error and not
+    cancelled: a tracing span ended looking successful)."""
+    ended: list[AttemptInfo] = []
+
+    class Ended(Hooks):
+        def attempt_ended(self, attempt: AttemptInfo) -> None:
+            ended.append(attempt)
+
+    async def refuse(request: httpx.Request) -> None:
+        raise ValueError("the caller's event hook refused it")
+
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=PAGE)),
+        event_hooks={"request": [refuse]},
+    )
+    client = NumbersClient(API_KEY, base_url=BASE_URL, http_client=http, hooks=[Ended()])
+    async with http, client:
+        with pytest.raises(ValueError, match="refused it"):
+            await client.search("US", limit=5)
+    assert ended == []
