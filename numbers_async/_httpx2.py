@@ -165,11 +165,10 @@ class Httpx2Transport(httpx.AsyncBaseTransport):
             content=await request.aread(),
             extensions=request.extensions,
         )
-        # A dict of its own: _stale.py removes its trace from the httpx request's.
-        forwarded.extensions = {
-            **forwarded.extensions,
-            "trace": _HandshakeTrace(request.extensions),
-        }
+        if url.scheme == "https":  # a handshake to watch; a dict of its own (_stale.py
+            # removes its trace from the httpx request's)
+            trace = _HandshakeTrace(request.extensions)
+            forwarded.extensions = {**forwarded.extensions, "trace": trace}
         with _mapped_errors():
             response = await self.client.send(forwarded, stream=True)
         headers = response.headers

@@ -77,7 +77,14 @@ def test_the_transport_names_are_a_public_type() -> None:
 
 async def test_the_sandbox_client_takes_the_typed_client_options() -> None:
     hook = Countries()
-    async with sandbox_client(create_app(), timeout=Timeouts(read=2.0), hooks=[hook]) as client:
+    async with sandbox_client(
+        create_app(),
+        timeout=Timeouts(read=2.0),
+        hooks=[hook],
+        max_retries=None,  # None where NumbersClient takes None: mypy refused it for a while
+        retry_policy=None,
+        retry_initial_delay=None,
+    ) as client:
         assert len(await client.search("US", limit=3)) == 3
     assert hook.countries == ["US"]
 

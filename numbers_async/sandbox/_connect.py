@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Unpack
+from typing import TypedDict, Unpack
 
 import httpx
 
-from numbers_async import ClientOptions, Hooks, NumbersClient, RetryBudget, RetryPolicy
+from numbers_async import Hooks, NumbersClient, RetryBudget, RetryPolicy, Timeouts
 
 from ._app import SandboxApp, create_app
 
@@ -15,14 +15,21 @@ from ._app import SandboxApp, create_app
 SANDBOX_BASE_URL = "http://sandbox.numbers-async.invalid"
 
 
-class SandboxClientOptions(ClientOptions, total=False):
-    """The ``NumbersClient`` options ``sandbox_client`` takes: all but those naming the server
-    and the pool (``base_url``, ``http_client``, ``transport``), which are the sandbox's."""
+class SandboxClientOptions(TypedDict, total=False):
+    """The ``NumbersClient`` options ``sandbox_client`` takes, typed as ``NumbersClient`` types
+    them: all but those naming the server and the pool (``base_url``, ``http_client``,
+    ``transport``), which are the sandbox's."""
 
-    api_key: str
-    retry_policy: RetryPolicy
+    api_key: str | None
+    timeout: float | Timeouts | httpx.Timeout
+    max_retries: int | None
+    retry_initial_delay: float | None
+    retry_max_delay: float | None
+    retry_policy: RetryPolicy | None
+    page_concurrency: int
     min_new_share: float
     max_response_bytes: int | None
+    deadline: float | None
     retry_budget: RetryBudget | None
     hooks: Iterable[Hooks]
 
