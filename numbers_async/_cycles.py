@@ -5,7 +5,8 @@ those frames refer back to it: the request loop's ``outcome`` and ``AttemptInfo`
 the ``SearchInfo`` (holding it as ``error``) most of them have in hand, as do the frames of its
 causes' tracebacks. Each failed search so sat in a reference cycle with its response and body
 until the collector's next full pass: an outage of 3,000 searches answered with 50 KB 502
-bodies peaked at 186 MB instead of 10, and those passes stall the event loop.
+bodies peaked at 186-189 MB instead of 6-11 (``python -m benchmarks.outage_memory``), and
+those passes stall the event loop.
 
 Only the library's and the engines' own frames are cleared, in the part of the error's chain
 that is theirs: never a caller's frame (a hook's, an http_client's event hook), nor an exception

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import outage_memory
 from benchmarks.instructions import collected, per_search
 from benchmarks.results import W6_VARIANTS
 from benchmarks.run import VARIANTS
@@ -48,3 +49,12 @@ def test_the_instruction_count_is_read_from_callgrinds_summary() -> None:
     assert per_search(1_000_000, 333_000_000, 100) == 3_320_000
     with pytest.raises(ValueError, match="n must be at least 1"):
         per_search(1, 2, 0)
+
+
+async def test_the_outage_memory_script_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m benchmarks.outage_memory`, on tiny sizes: its line for a transport."""
+    monkeypatch.setattr(outage_memory, "SEARCHES", 30)
+    monkeypatch.setattr(outage_memory, "AT_ONCE", 10)
+    line = await outage_memory.measure("httpx")
+    assert line.startswith("httpx: 30 failed searches, 10 at a time: peak ")
+    assert line.endswith(" objects in cycles)")
