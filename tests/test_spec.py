@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
@@ -31,6 +32,7 @@ def test_our_readings_are_marked_as_ours() -> None:
     assert "Our reading" in load_spec()["info"]["description"]
 
 
+@pytest.mark.slow  # a maintainer's workflow: runs the generator (4-8 s)
 def test_check_generated_fails_on_a_spec_change_nobody_regenerated(tmp_path: Path) -> None:
     """Editing one description without regenerating makes check-generated fail, naming files."""
     changed = tmp_path / "openapi.yaml"
@@ -45,6 +47,7 @@ def test_check_generated_fails_on_a_spec_change_nobody_regenerated(tmp_path: Pat
     assert "is stale" in result.stdout
 
 
+@pytest.mark.slow  # a maintainer's workflow: runs the generator (4-8 s)
 def test_check_generated_sees_what_the_generator_drops(tmp_path: Path) -> None:
     """A new limit maximum changes no generated model, only spec_facts.py: check-generated
     still fails, naming it (the pinned generator alone would not notice)."""
@@ -56,6 +59,7 @@ def test_check_generated_sees_what_the_generator_drops(tmp_path: Path) -> None:
     assert "models/" not in result.stdout
 
 
+@pytest.mark.slow  # a maintainer's workflow: runs the generator (4-8 s)
 def test_a_spec_that_cannot_be_generated_fails_the_check_and_keeps_the_package(
     tmp_path: Path,
 ) -> None:
