@@ -188,6 +188,12 @@ class AsyncioStream:
         timeout: float | None = None,
     ) -> AsyncioStream:
         protocol = self._protocol
+        if protocol.chunks:  # the server spoke first (a banner, plain HTTP): no TLS to wait for
+            await self.aclose()
+            raise self._errors.ConnectError(
+                f"the server sent {sum(map(len, protocol.chunks))} bytes before the TLS "
+                "handshake began: [SSL: WRONG_VERSION_NUMBER] it does not speak TLS first"
+            )
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):

@@ -658,6 +658,8 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     error.__cause__ = exc  # raised later, outside the except block, when retries run out
     if refused:
         error.add_note(_CERTIFICATE_NOTE)
+    elif "WRONG_VERSION_NUMBER" in detail:  # OpenSSL's reading of a plain HTTP answer
+        error.add_note(_NOT_TLS_NOTE)
     return error
 
 
@@ -665,6 +667,12 @@ _CERTIFICATE_NOTE = (
     "numbers-async: not retried: the server's TLS certificate was refused (it must name "
     "base_url's host, be in date and come from a trusted CA: those of SSL_CERT_FILE / "
     "SSL_CERT_DIR when set, else certifi's; a caller's http_client trusts what its verify= says)"
+)
+
+
+_NOT_TLS_NOTE = (
+    "numbers-async: the server did not answer in TLS: does base_url's port speak plain HTTP "
+    "(an http:// URL)?"
 )
 
 

@@ -4,6 +4,7 @@ attempt can change it), a handshake the server breaks off is (as any dropped con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -130,3 +131,33 @@ async def test_a_stalled_handshake_ends_at_the_timeout_saying_no_response_came(
                 await client.search("US")
             assert time.perf_counter() - started < 1.5
         await options_client(client).aclose()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_plain_http_on_an_https_url_is_named_in_a_note(engine: str) -> None:
+    """A server speaking plain HTTP first where TLS was expected (OpenSSL: WRONG_VERSION_NUMBER):
+    an APIConnectionError at once whose note asks whether base_url should be http:// (the owned
+    pools' handshake waited out the timeout: the bytes came before it began, and were lost)."""
+
+    left = asyncio.Event()
+
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        with contextlib.suppress(ConnectionError):  # open until the client leaves: closing
+            await reader.read()  # first could reset the connection before the client read it
+        writer.close()
+        left.set()
+
+    server = await asyncio.start_server(plain, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with engine_client(engine, f"https://127.0.0.1:{port}", max_retries=0) as client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US")
+        await options_client(client).aclose()
+        await asyncio.wait_for(left.wait(), 5)  # the client closed its socket
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert "WRONG_VERSION_NUMBER" in str(caught.value)
+    assert any("an http:// URL" in note for note in caught.value.__notes__)
