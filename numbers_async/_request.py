@@ -642,10 +642,13 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     """The NumbersError for a transport failure, naming its httpx type and the host (engines'
     own messages mostly do not: "Name or service not known" of which name?)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    refused = _refused_certificate(exc)
+    chain = list(own_chain(exc))  # walked once: the engines wrap an error two or three times
+    # A refused certificate (the ssl module's error, wrapped by httpcore's and httpx's, or
+    # aiohttp's and httpx's) is not retried.
+    refused = any(isinstance(cause, ssl.SSLCertVerificationError) for cause in chain)
     if refused:
         cls = CertificateVerificationError
-    detail = _detail(exc)
+    detail = _detail(chain)
     try:
         url = exc.request.url
         host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
@@ -676,20 +679,13 @@ _NOT_TLS_NOTE = (
 )
 
 
-def _detail(exc: BaseException) -> str:
-    """``exc``'s message, else the first in its own chain, else the type of the error it came
-    of: engines raise some with none (a connection reset during the TLS handshake)."""
-    chain = list(own_chain(exc))
+def _detail(chain: list[BaseException]) -> str:
+    """The message of an error (``chain[0]``), else the first in its own chain, else the type
+    of the error it came of: engines raise some with none (a reset during the TLS handshake)."""
     for cause in chain:
         if str(cause):
-            return str(cause) if cause is exc else f"{type(cause).__name__}: {cause}"
+            return str(cause) if cause is chain[0] else f"{type(cause).__name__}: {cause}"
     return "no detail" if len(chain) == 1 else type(chain[-1]).__name__
-
-
-def _refused_certificate(exc: BaseException) -> bool:
-    """Whether ``exc`` comes of a TLS certificate that failed verification (the engines wrap
-    the ssl module's error once or twice: httpcore's and httpx's, aiohttp's and httpx's)."""
-    return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in own_chain(exc))
 
 
 _DEADLINE = -1  # the status of an attempt the search's deadline ended
