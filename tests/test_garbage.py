@@ -26,11 +26,15 @@ REFUSED = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
 
 @pytest.fixture
 def no_automatic_collection() -> Iterator[None]:
-    gc.collect()
+    """No automatic collection, and what existed before the test frozen (``gc.freeze``): the
+    test's collections walk only what it made, not the whole heap of a test process (one pass
+    over it: 100-150 ms)."""
     gc.disable()
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.enable()
 
 
