@@ -15,6 +15,7 @@ head.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ssl
 from collections.abc import AsyncIterator, Awaitable
@@ -45,6 +46,8 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
         if isinstance(refused, ssl.SSLCertVerificationError):  # a copy: no traceback, no key
             error.__cause__ = ssl.SSLCertVerificationError(*refused.args)
         return error
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the CONNECT refused: httpcore's words
+        return httpx.ProxyError(f"{exc.status} {exc.message}")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(str(exc))
     if isinstance(exc, aiohttp.ServerDisconnectedError):  # closed before a response head
@@ -185,6 +188,18 @@ _CONNECTIONS.on_connection_reuseconn.append(_reused)
 _CONNECTIONS.freeze()
 
 
+def _credentials_in_header(proxy: httpx.Proxy | None) -> httpx.Proxy | None:
+    """``proxy`` with its URL's credentials as a header: httpx-aiohttp hands them to aiohttp
+    as a BasicAuth, which aiohttp 3.14 deprecates with a warning on every request. aiohttp
+    moves an Authorization header of the proxy's to the Proxy-Authorization of the request
+    it concerns (the CONNECT, or the request itself when forwarded), as its warning advises."""
+    if proxy is None or proxy.raw_auth is None:
+        return proxy
+    username, password = proxy.raw_auth
+    token = base64.b64encode(username + b":" + password).decode("ascii")
+    return httpx.Proxy(proxy.url, headers={**proxy.headers, "Authorization": f"Basic {token}"})
+
+
 def _h11_refuses(message: Any) -> str | None:
     """Why h11 refuses a response head aiohttp parsed (its RawResponseMessage), or None: a
     ``101 Switching Protocols`` nobody asked for (aiohttp hands it over, upgraded), a status
@@ -203,6 +218,11 @@ def _h11_refuses(message: Any) -> str | None:
 
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
     """httpx-aiohttp's transport with httpx-equivalent errors, keeping no cookies."""
+
+    def __init__(
+        self, limits: httpx.Limits, verify: ssl.SSLContext, proxy: httpx.Proxy | None
+    ) -> None:
+        super().__init__(limits=limits, verify=verify, proxy=_credentials_in_header(proxy))
 
     def get_client(self) -> aiohttp.ClientSession:
         """httpx-aiohttp's pooled session, with aiohttp's own cookie jar switched off: cookies

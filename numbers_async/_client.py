@@ -31,7 +31,7 @@ from ._results import SearchResult, SearchStream
 from ._retry import RetryPolicy
 from ._timeouts import Timeouts
 from ._tracing import tracing_hooks
-from ._transports import Transport, caller_http_client, owned_http_client, warn_if_proxied
+from ._transports import Transport, caller_http_client, environment_proxy, owned_http_client
 from ._version import __version__
 from .errors import ClientClosedError, InvalidRequestError, NumbersError, UnknownArgumentError
 from .hooks import EVENTS, Hooks, HookSet, SearchInfo, observer
@@ -137,8 +137,8 @@ class NumbersClient:
         options: dict[str, object] = {}
         self._owns_http = http_client is None
         if http_client is None:
-            warn_if_proxied(url)
-            http_client = owned_http_client(transport, request_timeout, headers)
+            proxy = environment_proxy(url)
+            http_client = owned_http_client(transport, request_timeout, headers, proxy)
         elif transport != "httpx":
             raise InvalidRequestError(
                 "transport", "pass transport= or http_client=, not both: http_client has its own"

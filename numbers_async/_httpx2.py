@@ -81,8 +81,12 @@ class _PoolStream(httpx.AsyncByteStream):
 class Httpcore2Transport(httpx.AsyncBaseTransport):
     """httpx's own transport, on httpcore2's connection pool (what ``transport="httpx2"`` owns)."""
 
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
-        self.pool: httpcore2.AsyncConnectionPool = pool_on_asyncio(httpcore2, limits, ssl_context)
+    def __init__(
+        self, limits: httpx.Limits, ssl_context: ssl.SSLContext, proxy: httpx.Proxy | None = None
+    ) -> None:
+        self.pool: httpcore2.AsyncConnectionPool = pool_on_asyncio(
+            httpcore2, limits, ssl_context, proxy
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

@@ -19,9 +19,12 @@ class FramedHTTPTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, refusing ambiguously framed responses and closing a connection
     that carried bytes past a response (see _framing.py), on asyncio's transports (_network.py)."""
 
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
+    def __init__(
+        self, limits: httpx.Limits, ssl_context: ssl.SSLContext, proxy: httpx.Proxy | None = None
+    ) -> None:
         super().__init__(limits=limits, verify=ssl_context)
-        self._pool = pool_on_asyncio(httpcore, limits, ssl_context)  # httpx's, another backend
+        # httpx's pool on another backend
+        self._pool = pool_on_asyncio(httpcore, limits, ssl_context, proxy)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)

@@ -322,15 +322,29 @@ def _socket_readable(fileno: int) -> bool:
     return bool(poller.poll(0))
 
 
-def pool_on_asyncio(engine: ModuleType, limits: Any, ssl_context: ssl.SSLContext) -> Any:
+def pool_on_asyncio(
+    engine: ModuleType, limits: Any, ssl_context: ssl.SSLContext, proxy: Any = None
+) -> Any:
     """A connection pool of ``engine`` (the httpcore or httpcore2 module) with httpx's
-    ``limits``, on this backend."""
-    return engine.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=AsyncioBackend(engine),
+    ``limits``, on this backend; through ``proxy`` (an ``http://`` ``httpx.Proxy``) if given,
+    as httpx builds its own: a CONNECT tunnel to an https origin, forwarding to an http one."""
+    options = {
+        "ssl_context": ssl_context,
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "network_backend": AsyncioBackend(engine),
+    }
+    if proxy is None:
+        return engine.AsyncConnectionPool(**options)
+    url = proxy.url
+    return engine.AsyncHTTPProxy(
+        proxy_url=engine.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        ),
+        proxy_auth=proxy.raw_auth,
+        proxy_headers=proxy.headers.raw,
+        **options,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 import threading
 import time
@@ -32,6 +33,7 @@ from .errors import (
     CertificateVerificationError,
     ClientClosedError,
     NumbersError,
+    ProxyError,
     ResponseValidationError,
     error_from_response,
 )
@@ -655,21 +657,44 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
         to = f" to {host}" + ("" if url.port is None else f":{url.port}")
     except RuntimeError:  # an error raised without its request
         to = ""
-    error = cls(
-        f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}", attempts=attempts
-    )
+    message = f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}"
+    if isinstance(exc, httpx.ProxyError):  # the proxy refused the CONNECT
+        error: APIConnectionError = ProxyError(
+            message, attempts=attempts, proxy_status=_proxy_status(exc)
+        )
+    else:
+        error = cls(message, attempts=attempts)
     error.__cause__ = exc  # raised later, outside the except block, when retries run out
     if refused:
         error.add_note(_CERTIFICATE_NOTE)
+    elif isinstance(error, ProxyError) and not is_retryable(error):
+        error.add_note(_PROXY_AUTH_NOTE if error.proxy_status == 407 else _PROXY_REFUSED_NOTE)
     elif "WRONG_VERSION_NUMBER" in detail:  # OpenSSL's reading of a plain HTTP answer
         error.add_note(_NOT_TLS_NOTE)
     return error
+
+
+def _proxy_status(exc: httpx.ProxyError) -> int | None:
+    """The status a proxy refused a CONNECT with: httpcore's error says "407 Proxy
+    Authentication Required" (aiohttp's is mapped to the same words); None if it says none."""
+    status = re.match(r"([1-5]\d\d) ", str(exc))
+    return None if status is None else int(status.group(1))
 
 
 _CERTIFICATE_NOTE = (
     "numbers-async: not retried: the server's TLS certificate was refused (it must name "
     "base_url's host, be in date and come from a trusted CA: those of SSL_CERT_FILE / "
     "SSL_CERT_DIR when set, else certifi's; a caller's http_client trusts what its verify= says)"
+)
+
+
+_PROXY_AUTH_NOTE = (
+    "numbers-async: not retried: the proxy refused the credentials it was given, or got none: "
+    "check the user and password in its URL (the proxy variable's, or http_client's proxy=)"
+)
+_PROXY_REFUSED_NOTE = (
+    "numbers-async: not retried: the proxy refused to open a tunnel to the API's host: does it "
+    "let that host through?"
 )
 
 

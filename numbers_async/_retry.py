@@ -16,6 +16,7 @@ from .errors import (
     APIStatusError,
     CertificateVerificationError,
     NumbersError,
+    ProxyError,
 )
 
 # 502 is the API's provider error; 429, 503 and 504 come from gateways in front of it.
@@ -107,9 +108,14 @@ def decide(
 
 def is_retryable(error: NumbersError) -> bool:
     """Whether a failed attempt may succeed if sent again: a gateway or provider status, or
-    no usable response at all, unless the server's certificate was refused."""
+    no usable response at all, unless the server's certificate was refused or a proxy refused
+    the tunnel with a 4xx but 408 or 429 (retrying a 407 only repeats a credential a proxy may
+    lock out)."""
     if isinstance(error, APIStatusError):
         return error.status_code in RETRYABLE_STATUSES
+    if isinstance(error, ProxyError) and error.proxy_status is not None:
+        status = error.proxy_status
+        return not 400 <= status < 500 or status in (408, 429)
     return isinstance(error, APIConnectionError) and not isinstance(
         error, CertificateVerificationError
     )

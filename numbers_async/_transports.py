@@ -8,6 +8,7 @@ imports them only for its own pools), so ``import numbers_async`` loads none of 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import ssl
 import warnings
@@ -81,15 +82,16 @@ class NoCookieClient(httpx.AsyncClient):
 
 
 def owned_http_client(
-    transport: object, timeout: httpx.Timeout, headers: httpx.Headers
+    transport: object, timeout: httpx.Timeout, headers: httpx.Headers, proxy: httpx.Proxy | None
 ) -> httpx.AsyncClient:
-    """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request."""
+    """A new pooled AsyncClient on the chosen transport, sending ``headers`` on every request,
+    through ``proxy`` if not None (``environment_proxy``)."""
     engine: httpx.AsyncBaseTransport
     if transport == "httpx":
         from ._httpx_pool import FramedHTTPTransport
 
         engine = ShardedTransport(
-            lambda: FramedHTTPTransport(ONE_CONNECTION, shared_ssl_context()),
+            lambda: FramedHTTPTransport(ONE_CONNECTION, shared_ssl_context(), proxy),
             POOL_SIZE,
         )
     elif transport == "httpx2":
@@ -98,52 +100,81 @@ def owned_http_client(
         except ImportError as exc:
             raise _missing_extra("httpx2") from exc
         engine = ShardedTransport(
-            lambda: Httpcore2Transport(ONE_CONNECTION, shared_ssl_context()), POOL_SIZE
+            lambda: Httpcore2Transport(ONE_CONNECTION, shared_ssl_context(), proxy), POOL_SIZE
         )
     elif transport == "aiohttp":
         try:
             from ._aiohttp import AiohttpTransport
         except ImportError as exc:
             raise _missing_extra("aiohttp") from exc
-        engine = AiohttpTransport(limits=POOL_LIMITS, verify=shared_ssl_context())
+        engine = AiohttpTransport(limits=POOL_LIMITS, verify=shared_ssl_context(), proxy=proxy)
     else:
         raise InvalidRequestError(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
-    # With a transport given, httpx reads no proxy variables: proxy_notice() says so.
+    # With a transport given, httpx reads no proxy variables: environment_proxy() did.
     return NoCookieClient(transport=engine, timeout=timeout, headers=headers)
 
 
-def proxy_notice(base_url: str) -> str | None:
-    """What to say when the environment names a proxy for ``base_url`` (HTTPS_PROXY,
-    HTTP_PROXY or ALL_PROXY, unless NO_PROXY covers it), read as an ``httpx.AsyncClient()``
-    reads them (httpx's own functions: its NO_PROXY forms are not urllib's): the pools a client
-    owns connect directly, which behind an egress proxy fails as a connection error. None when
-    there is none."""
-    url = httpx.URL(base_url)
-    mounts = [(URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()]
-    for pattern, proxy in sorted(mounts, key=lambda mount: mount[0]):  # httpx's order
-        if pattern.matches(url):
-            if proxy is None:  # NO_PROXY
-                return None
-            variable = f"{(pattern.scheme or 'all').upper()}_PROXY"
-            return (
-                f"{variable} names a proxy for {base_url}, and a NumbersClient's own pool "
-                "does not use proxies: it connects directly"
-            )
+def environment_proxy(base_url: str) -> httpx.Proxy | None:
+    """The proxy the pools a client owns go through to ``base_url``: the one HTTPS_PROXY,
+    HTTP_PROXY or ALL_PROXY (any case) names for its scheme, unless NO_PROXY covers its host,
+    read as an ``httpx.AsyncClient()`` reads them (httpx's own functions: its NO_PROXY forms are
+    not urllib's); None when there is none, or when ``base_url`` is on loopback. Only an
+    ``http://`` proxy is used (a CONNECT tunnel to an https origin): one of another scheme
+    (socks5, https) warns, and the pools connect directly. A value no client could use is an
+    InvalidRequestError naming the variable, never its value (it may hold the proxy's password;
+    nor does any frame of its traceback hold it)."""
+    named = _named_proxy(base_url)
+    if named is None:
+        return None
+    variable, proxy = named
+    if proxy is None:
+        raise InvalidRequestError(
+            variable,
+            f"{variable} names a proxy for {base_url} that is not an http:// URL with a host "
+            "(its value is not shown: it may hold a password)",
+        )
+    if proxy.url.scheme == "http":
+        return proxy
+    scheme = proxy.url.scheme
+    warnings.warn(
+        f"{variable} names a {scheme} proxy for {base_url}, and the pools a NumbersClient owns "
+        "use only http:// proxies: it connects directly. To go through the proxy, pass "
+        "http_client=httpx.AsyncClient() (it reads the proxy variables"
+        + (", with socksio installed)." if scheme.startswith("socks") else ")."),
+        RuntimeWarning,
+        stacklevel=3,
+    )
     return None
 
 
-def warn_if_proxied(base_url: str) -> None:
-    """A RuntimeWarning with ``proxy_notice`` and the way through the proxy, if any."""
-    notice = proxy_notice(base_url)
-    if notice is not None:
-        warnings.warn(
-            f"{notice}. To go through the proxy, pass http_client=httpx.AsyncClient() (it reads "
-            "the proxy variables).",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
+    """The variable naming a proxy for ``base_url`` and that proxy (None if its value is not
+    one httpx can use), or None when none does."""
+    url = httpx.URL(base_url)
+    if _is_loopback(url.host):  # no proxy can reach this machine's loopback (as Go's net/http)
+        return None
+    mounts = [(URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()]
+    for pattern, value in sorted(mounts, key=lambda mount: mount[0]):  # httpx's order
+        if pattern.matches(url):
+            if value is None:  # NO_PROXY
+                return None
+            variable = f"{(pattern.scheme or 'all').upper()}_PROXY"
+            try:
+                return variable, httpx.Proxy(value)
+            except (ValueError, httpx.InvalidURL):  # a scheme httpx does not know, no URL
+                return variable, None
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name
+        return False
 
 
 def caller_http_client(http_client: object) -> httpx.AsyncClient:

@@ -14,7 +14,8 @@
     │       └── RateLimitError                 429 (undocumented; a gateway may send it)
     ├── APIConnectionError                     no usable response (retried, up to max_retries)
     │   ├── APITimeoutError                    ... because a timeout expired
-    │   └── CertificateVerificationError       the server's TLS certificate refused (not retried)
+    │   ├── CertificateVerificationError       the server's TLS certificate refused (not retried)
+    │   └── ProxyError                         the proxy refused the tunnel (a 4xx not retried)
     └── ResponseValidationError                a 2xx whose body is not the documented shape
 
 Every error raised by a search carries ``partial_numbers``: the numbers already gathered by
@@ -56,6 +57,7 @@ __all__ = [
     "NumbersError",
     "PaymentRequiredError",
     "ProviderError",
+    "ProxyError",
     "RateLimitError",
     "ResponseHeaders",
     "ResponseValidationError",
@@ -237,6 +239,16 @@ class APITimeoutError(APIConnectionError):
 class CertificateVerificationError(APIConnectionError):
     """The server's TLS certificate failed verification (a CA not trusted, another host's name,
     expired): not retried, since sending again cannot change the certificate."""
+
+
+class ProxyError(APIConnectionError):
+    """The proxy the requests go through refused the tunnel to the API: ``proxy_status`` is
+    its answer to the CONNECT (None if unknown). A 4xx (407: its credentials; 403: a host it
+    does not let through) is not retried but for 408 and 429; a 5xx is."""
+
+    def __init__(self, message: str, *, attempts: int, proxy_status: int | None) -> None:
+        super().__init__(message, attempts=attempts)
+        self.proxy_status = proxy_status
 
 
 class ResponseValidationError(NumbersError):

@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,7 +48,45 @@ def reason(status: int) -> bytes:
         return b"Unknown"
 
 
-class LoopbackServer:
+class Connections:
+    """The connections a test server accepted, has open (and their peak), and the handler
+    task and writer of each open one, which ``serve()`` ends with the server."""
+
+    def __init__(self) -> None:
+        self.connections = 0  # accepted in all
+        self.open_connections = 0
+        self.peak_connections = 0
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    @contextmanager
+    def accepted(self, writer: asyncio.StreamWriter) -> Iterator[None]:
+        """Counts the connection of ``writer`` (in its handler) while open; closes it after."""
+        self.connections += 1
+        self.open_connections += 1
+        self.peak_connections = max(self.peak_connections, self.open_connections)
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        self.writers.add(writer)
+        try:
+            yield
+        finally:
+            self.open_connections -= 1
+            self.handlers.discard(task)
+            self.writers.discard(writer)
+            writer.close()
+
+    async def hang_up(self) -> None:
+        """Abort every open connection and wait for their handlers. Hang up rather than cancel:
+        a cancelled connection handler makes Python 3.11's asyncio log "Exception in callback"
+        at ERROR, which tests of logging would see."""
+        for writer in list(self.writers):
+            writer.transport.abort()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
+
+
+class LoopbackServer(Connections):
     """Counts the requests it reads, the connections it accepted and has open (and their peak)."""
 
     def __init__(
@@ -77,12 +116,8 @@ class LoopbackServer:
         self.hangup_after = hangup_after
         self.heads: list[bytes] = []
         self.requests = 0
-        self.open_connections = 0
-        self.peak_connections = 0
-        self.connections = 0  # accepted in all
         self.base_url = ""
-        self.handlers: set[asyncio.Task[None]] = set()
-        self.writers: set[asyncio.StreamWriter] = set()
+        super().__init__()
         self._counter = 0
         self._random = random.Random(seed)
 
@@ -97,15 +132,11 @@ class LoopbackServer:
         return self.default
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self.open_connections += 1
-        self.peak_connections = max(self.peak_connections, self.open_connections)
-        task = asyncio.current_task()
-        assert task is not None
-        self.handlers.add(task)
-        self.writers.add(writer)
         answered = 0
-        try:
+        with (
+            self.accepted(writer),
+            suppress(asyncio.IncompleteReadError, ConnectionError, TimeoutError),
+        ):
             while True:
                 head, crossed = await self.next_head(reader, answered)
                 self.requests += 1
@@ -116,13 +147,6 @@ class LoopbackServer:
                 if not await self.respond(behaviour, target, reader, writer):
                     return
                 answered += 1
-        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-            return
-        finally:
-            self.open_connections -= 1
-            self.handlers.discard(task)
-            self.writers.discard(writer)
-            writer.close()
 
     async def next_head(self, reader: asyncio.StreamReader, answered: int) -> tuple[bytes, bool]:
         """The next request head, and whether it came after ``idle_close`` (TimeoutError when
@@ -207,20 +231,19 @@ class LoopbackServer:
 
 
 @asynccontextmanager
-async def serve(server: LoopbackServer) -> AsyncIterator[LoopbackServer]:
-    """Run ``server`` on an ephemeral 127.0.0.1 port for the duration of the block."""
-    tcp = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=1024)
+async def serve(
+    server: LoopbackServer, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[LoopbackServer]:
+    """Run ``server`` on an ephemeral 127.0.0.1 port for the duration of the block (over TLS
+    with ``tls``, a server context)."""
+    tcp = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls, backlog=1024)
     port = tcp.sockets[0].getsockname()[1]
-    server.base_url = f"http://127.0.0.1:{port}"
+    server.base_url = f"{'http' if tls is None else 'https'}://127.0.0.1:{port}"
     try:
         yield server
     finally:
         tcp.close()
-        # Hang up rather than cancel: a cancelled connection handler makes Python 3.11's
-        # asyncio log "Exception in callback" at ERROR, which tests of logging would see.
-        for writer in list(server.writers):
-            writer.transport.abort()
-        await asyncio.gather(*server.handlers, return_exceptions=True)
+        await server.hang_up()
         await tcp.wait_closed()
 
 

@@ -1,6 +1,6 @@
-"""The environment a client's own pools read, or do not: a proxy it names (they connect
-directly: a client built on one warns, naming the variable and the way through), and the CA
-bundle of SSL_CERT_FILE (README, "Connections")."""
+"""The environment a client's own pools read: the proxy it names for the base URL (an http://
+one; another warns, naming the variable and the way through), and the CA bundle of
+SSL_CERT_FILE (README, "Connections"). Searches through a proxy: test_proxy.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import httpx
 import pytest
 from cli_support import clean_env, run_main
 from helpers import API_KEY
+from secret_support import renderings
 
 from numbers_async import InvalidRequestError, NumbersClient
-from numbers_async._transports import shared_ssl_context
+from numbers_async._transports import environment_proxy, shared_ssl_context
 
 PROXY = "http://127.0.0.1:9"
 
@@ -23,6 +24,10 @@ def runtime_warnings(**options: object) -> list[str]:
         warnings.simplefilter("always")
         NumbersClient(API_KEY, **options)  # type: ignore[arg-type]
     return [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+# Each variable names a proxy of its own, so the one used tells which was read.
+PORTS = {"HTTPS_PROXY": 1, "HTTP_PROXY": 2, "ALL_PROXY": 3}
 
 
 @pytest.mark.parametrize(
@@ -51,39 +56,89 @@ def runtime_warnings(**options: object) -> list[str]:
             "HTTPS_PROXY",
         ),
         ({}, "https://numbers.test", None),
+        # loopback: no proxy can reach it (the command line's served sandbox, a local gateway)
+        ({"HTTP_PROXY": PROXY}, "http://127.0.0.1:8080", None),
+        ({"HTTP_PROXY": PROXY}, "http://127.1.2.3", None),
+        ({"HTTP_PROXY": PROXY}, "http://localhost:8080", None),
+        ({"HTTPS_PROXY": PROXY}, "https://[::1]:8443", None),
+        ({"ALL_PROXY": PROXY}, "http://api.localhost", None),
     ],
 )
-def test_an_owned_pool_warns_when_the_environment_names_a_proxy(
+def test_an_owned_pool_goes_through_the_proxy_the_environment_names(
     monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], base_url: str, named: str | None
 ) -> None:
-    """A proxy for the base URL's scheme (or ALL_PROXY), unless NO_PROXY covers the host: one
-    RuntimeWarning naming the variable and http_client= (a service behind an egress proxy
-    only saw connection errors, the variable silently unused)."""
+    """A proxy for the base URL's scheme (or ALL_PROXY), unless NO_PROXY covers the host or
+    the host is loopback, as an httpx.AsyncClient() reads them, and no warning (its pools
+    connected directly: behind an egress proxy a service only saw connection errors)."""
     for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    found = runtime_warnings(base_url=base_url)
+        port = PORTS.get(name.upper())
+        monkeypatch.setenv(name, value if port is None else f"http://proxy.test:{port}")
+    proxy = environment_proxy(base_url)
     if named is None:
-        assert found == []
+        assert proxy is None
     else:
-        (message,) = found
-        assert message.startswith(f"{named} names a proxy for {base_url}")
-        assert "pass http_client=httpx.AsyncClient()" in message
+        assert proxy is not None
+        assert proxy.url == httpx.URL(f"http://proxy.test:{PORTS[named]}")
+    assert runtime_warnings(base_url=base_url) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "extra"),
+    [("socks5://proxy.test:1080", ", with socksio installed"), ("https://proxy.test:3128", "")],
+)
+def test_a_proxy_of_another_scheme_warns_and_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, value: str, extra: str
+) -> None:
+    """The owned pools use http:// proxies only: another is left out, with one RuntimeWarning
+    naming the variable and the way through it (a caller's httpx client)."""
+    monkeypatch.setenv("HTTPS_PROXY", value)
+    (message,) = runtime_warnings(base_url="https://numbers.test")
+    scheme = value.partition(":")[0]
+    assert message.startswith(f"HTTPS_PROXY names a {scheme} proxy for https://numbers.test")
+    assert message.endswith(
+        f"pass http_client=httpx.AsyncClient() (it reads the proxy variables{extra})."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert environment_proxy("https://numbers.test") is None
+
+
+# Proxy values no client can use, each with a password (kept out of the test's own locals:
+# a traceback's locals, which the check below renders, include the frame that caught it).
+UNUSABLE = {
+    "unknown-scheme": "ftp://user:hunter22@proxy.test",
+    "not-a-port": "http://user:hunter22@proxy.test:port",
+}
+
+
+@pytest.mark.parametrize("kind", list(UNUSABLE))
+def test_a_proxy_no_client_can_use_names_its_variable_never_its_value(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """An unknown scheme or no URL at all: InvalidRequestError naming the variable, as
+    httpx.AsyncClient() refuses it; the value (it may hold a password) in no rendering of the
+    error, its traceback's locals included."""
+    monkeypatch.setenv("HTTPS_PROXY", UNUSABLE[kind])
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(API_KEY, base_url="https://numbers.test")
+    assert caught.value.argument == "HTTPS_PROXY"
+    assert str(caught.value).startswith("HTTPS_PROXY names a proxy for https://numbers.test")
+    assert not [shown for shown in renderings(caught.value) if "hunter22" in shown]
 
 
 def test_a_callers_client_reads_the_proxy_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through a caller's httpx client (which reads the variables), nothing to warn about."""
-    monkeypatch.setenv("HTTPS_PROXY", PROXY)
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.test:3128")  # one the owned pools leave out
     assert runtime_warnings(base_url="https://numbers.test", http_client=httpx.AsyncClient()) == []
 
 
 def test_the_command_says_so_in_one_line() -> None:
-    """The search command prints the notice as one warning line, not Python's warning."""
-    env = clean_env(HTTPS_PROXY=PROXY, NUMBERS_API_KEY="sk_test_proxy")
-    result = run_main(
-        "search", "US", "--base-url", "https://127.0.0.1:9", "--timeout", "1", env=env
-    )
+    """The search command prints the client's warning as one line, not Python's warning
+    (0.0.0.0: not loopback to the client, refused at once by this machine)."""
+    env = clean_env(HTTPS_PROXY="socks5://proxy.test:1080", NUMBERS_API_KEY="sk_test_proxy")
+    result = run_main("search", "US", "--base-url", "https://0.0.0.0:9", "--timeout", "1", env=env)
     first, *_ = result.stderr.splitlines()
-    assert first.startswith("numbers-async: warning: HTTPS_PROXY names a proxy for https://")
+    assert first.startswith("numbers-async: warning: HTTPS_PROXY names a socks5 proxy for https://")
     assert "RuntimeWarning" not in result.stderr
 
 

@@ -22,6 +22,7 @@ from numbers_async import (
     InvalidRequestError,
     NumbersClient,
     NumbersError,
+    ProxyError,
     ResponseValidationError,
     UnknownArgumentError,
 )
@@ -68,6 +69,7 @@ def other_errors() -> list[NumbersError]:
         APIConnectionError("ConnectError after 3 attempt(s): refused", attempts=3),
         APITimeoutError("ReadTimeout after 3 attempt(s): timed out", attempts=3),
         CertificateVerificationError("ConnectError after 1 attempt(s): refused", attempts=1),
+        ProxyError("ProxyError after 1 attempt(s): 407", attempts=1, proxy_status=407),
         ResponseValidationError("not JSON", response=invalid_body, attempts=1),
         ResponseValidationError("undecodable", response=None, attempts=2),
     ]

@@ -279,5 +279,5 @@ def test_every_public_error_derives_from_numbers_error() -> None:
     """Every exception class exported by numbers_async is a NumbersError."""
     exported = [getattr(numbers_async, name) for name in numbers_async.__all__]
     classes = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
-    assert len(classes) == 16
+    assert len(classes) == 17
     assert all(issubclass(cls, NumbersError) for cls in classes)

@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from numbers_async import InvalidRequestError
+from numbers_async import (
+    APIConnectionError,
+    CertificateVerificationError,
+    InvalidRequestError,
+    NumbersError,
+    ProxyError,
+)
 from numbers_async._retry import (
     BACKOFF,
     BUDGET_EXHAUSTED,
@@ -17,6 +23,7 @@ from numbers_async._retry import (
     RetryPolicy,
     backoff_delay,
     decide,
+    is_retryable,
 )
 from numbers_async._retry_after import parse_retry_after
 
@@ -163,3 +170,32 @@ def test_policy_refuses_invalid_fields(field: str, value: object) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         RetryPolicy(**{field: value})  # type: ignore[arg-type]
     assert caught.value.argument == field
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (APIConnectionError("ConnectError after 1 attempt(s): refused", attempts=1), True),
+        (
+            CertificateVerificationError("ConnectError: CERTIFICATE_VERIFY_FAILED", attempts=1),
+            False,
+        ),
+        *(
+            (ProxyError(f"ProxyError: {status}", attempts=1, proxy_status=status), retryable)
+            for status, retryable in [
+                (407, False),  # its credentials: retrying only repeats them
+                (403, False),
+                (400, False),
+                (408, True),
+                (429, True),
+                (502, True),  # it could not reach the API, for now
+                (503, True),
+                (None, True),  # no status said: as any connection failure
+            ]
+        ),
+    ],
+)
+def test_is_retryable_for_failures_without_a_response(error: NumbersError, retryable: bool) -> None:
+    """A connection failure is retried, but not a refused certificate nor a proxy's 4xx
+    refusal of the tunnel (except 408 and 429)."""
+    assert is_retryable(error) is retryable

@@ -2,40 +2,26 @@
 and a caller's own client, against a server on the test's loop and on a thread of its own."""
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from helpers import ENGINES, connections_in_use, engine_client, options_client, until
+from helpers import (
+    ENGINES,
+    STORM_POOL_LIMIT,
+    connections_in_use,
+    engine_client,
+    options_client,
+    storm_then_search,
+    until,
+)
 from loopback import LoopbackServer, serve, serve_in_thread
 
-from numbers_async import NumbersClient, _cancel
-
-# 600 searches, 300 at a time, each cancelled after 0-50 ms by a server answering in 0-30 ms:
-# before the fix this left all 100 connections of the default pool busy for good (the storm
-# itself then took 20-40 s); with it, about 2 s.
-STORM = 600
-STORM_IN_FLIGHT = 300
-AFTER = 200
-STORM_POOL_LIMIT = 100  # the largest pool of any engine, a caller's httpx clients' included
+from numbers_async import _cancel
 
 Serve = Callable[[LoopbackServer], AbstractAsyncContextManager[LoopbackServer]]
 SERVERS: dict[str, Serve] = {"same-loop": serve, "own-thread": serve_in_thread}
-
-
-async def storm(client: NumbersClient, seed: int) -> None:
-    """STORM searches, each cancelled by asyncio.wait_for after 0-50 ms."""
-    delays = random.Random(seed)
-    gate = asyncio.Semaphore(STORM_IN_FLIGHT)
-
-    async def cancelled(index: int) -> None:
-        async with gate:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(client.search("US", limit=1), delays.uniform(0, 0.05))
-
-    await asyncio.gather(*(cancelled(index) for index in range(STORM)))
 
 
 @pytest.fixture(params=["same-loop", pytest.param("own-thread", marks=pytest.mark.slow)])
@@ -53,15 +39,9 @@ async def test_a_cancellation_storm_leaks_no_connection(
     the server never sees more connections than the pool's limit."""
     client = engine_client(engine, server.base_url, timeout=10.0)
     async with client:
-        async with asyncio.timeout(20):
-            await storm(client, seed=3)
-        assert await until(lambda: connections_in_use(client) == 0)
-        async with asyncio.timeout(10):
-            results = await asyncio.gather(
-                *(client.search("US", limit=1) for _ in range(AFTER)), return_exceptions=True
-            )
+        failures = await storm_then_search(client)
     await options_client(client).aclose()  # a caller's client is the caller's to close
-    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert failures == []
     assert server.peak_connections <= STORM_POOL_LIMIT
     assert await until(lambda: server.open_connections == 0)
     leftover = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]

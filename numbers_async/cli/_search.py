@@ -23,7 +23,6 @@ from numbers_async import (
     SearchFilters,
 )
 from numbers_async._pagination import PAGE_MAX
-from numbers_async._transports import proxy_notice
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
@@ -109,14 +108,18 @@ def _client(args: argparse.Namespace) -> NumbersClient:
                 f"argument {flag}", f"missing: pass {flag}, set {variable}, or use --sandbox"
             )
     try:
-        with warnings.catch_warnings():  # said below in the command's words
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings(record=True) as caught:  # said below in the command's words
+            warnings.simplefilter("always", RuntimeWarning)
             client = NumbersClient(api_key=args.api_key, base_url=args.base_url, **_options(args))
     except InvalidRequestError as error:
         raise _blame(error, args) from None
-    notice = proxy_notice(args.base_url or os.environ["NUMBERS_BASE_URL"])
-    if notice is not None:
-        sys.stderr.write(f"numbers-async: warning: {printable(notice)}\n")
+    for warning in caught:
+        if issubclass(warning.category, RuntimeWarning):  # the client's (a proxy it cannot use)
+            sys.stderr.write(f"numbers-async: warning: {printable(str(warning.message))}\n")
+        else:  # anything else, as Python would show it
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return client
 
 

@@ -1,0 +1,70 @@
+"""An HTTP proxy on 127.0.0.1 for the proxy tests: it tunnels CONNECT requests and forwards
+the others, all to one upstream port whatever host they name (the tests' API has a name no
+resolver knows), and counts the connections clients open to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from loopback import Connections
+
+
+class ProxyServer(Connections):
+    """Keeps the first request head of each connection; ``refuse`` (a whole response) answers
+    every request instead of passing it on."""
+
+    def __init__(self, upstream_port: int, refuse: bytes | None = None) -> None:
+        super().__init__()
+        self.upstream_port = upstream_port
+        self.refuse = refuse
+        self.heads: list[bytes] = []
+        self.url = ""  # http://127.0.0.1:<port> once started
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.accepted(writer), suppress(asyncio.IncompleteReadError, ConnectionError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.heads.append(head)
+            if self.refuse is not None:
+                writer.write(self.refuse)
+                await writer.drain()
+                return
+            upstream_reader, upstream = await asyncio.open_connection(
+                "127.0.0.1", self.upstream_port
+            )
+            self.writers.add(upstream)  # hung up with the proxy, as the client's end is
+            try:
+                if head.startswith(b"CONNECT "):
+                    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                else:  # forwarded as it came (the test server reads an absolute URL as a path)
+                    upstream.write(head)
+                await asyncio.gather(_pipe(reader, upstream), _pipe(upstream_reader, writer))
+            finally:
+                self.writers.discard(upstream)
+                upstream.close()
+
+
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    """Bytes from ``source`` to ``sink`` until either end closes; then ``sink`` is closed."""
+    try:
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+    except ConnectionError:
+        pass
+    finally:
+        sink.close()
+
+
+@asynccontextmanager
+async def proxying(proxy: ProxyServer) -> AsyncIterator[ProxyServer]:
+    """Run ``proxy`` on an ephemeral 127.0.0.1 port for the duration of the block."""
+    tcp = await asyncio.start_server(proxy.handle, "127.0.0.1", 0, backlog=1024)
+    proxy.url = f"http://127.0.0.1:{tcp.sockets[0].getsockname()[1]}"
+    try:
+        yield proxy
+    finally:
+        tcp.close()
+        await proxy.hang_up()
+        await tcp.wait_closed()
