@@ -326,8 +326,9 @@ def pool_on_asyncio(
     engine: ModuleType, limits: Any, ssl_context: ssl.SSLContext, proxy: Any = None
 ) -> Any:
     """A connection pool of ``engine`` (the httpcore or httpcore2 module) with httpx's
-    ``limits``, on this backend; through ``proxy`` (an ``http://`` ``httpx.Proxy``) if given,
-    as httpx builds its own: a CONNECT tunnel to an https origin, forwarding to an http one."""
+    ``limits``, on this backend; through ``proxy`` (an http:// or https:// ``httpx.Proxy``,
+    verified with ``ssl_context`` too) if given, as httpx builds its own: a CONNECT tunnel to an
+    https origin, forwarding to an http one."""
     options = {
         "ssl_context": ssl_context,
         "max_connections": limits.max_connections,
@@ -344,6 +345,7 @@ def pool_on_asyncio(
         ),
         proxy_auth=proxy.raw_auth,
         proxy_headers=proxy.headers.raw,
+        proxy_ssl_context=ssl_context if url.scheme == "https" else None,
         **options,
     )
 

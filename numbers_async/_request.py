@@ -682,9 +682,10 @@ def _proxy_status(exc: httpx.ProxyError) -> int | None:
 
 
 _CERTIFICATE_NOTE = (
-    "numbers-async: not retried: the server's TLS certificate was refused (it must name "
-    "base_url's host, be in date and come from a trusted CA: those of SSL_CERT_FILE / "
-    "SSL_CERT_DIR when set, else certifi's; a caller's http_client trusts what its verify= says)"
+    "numbers-async: not retried: the server's TLS certificate was refused, or an https:// "
+    "proxy's (it must name base_url's host, or the proxy's, be in date and come from a trusted "
+    "CA: those of SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's; a caller's "
+    "http_client trusts what its verify= says)"
 )
 
 

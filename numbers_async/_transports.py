@@ -120,9 +120,9 @@ def environment_proxy(base_url: str) -> httpx.Proxy | None:
     """The proxy the pools a client owns go through to ``base_url``: the one HTTPS_PROXY,
     HTTP_PROXY or ALL_PROXY (any case) names for its scheme, unless NO_PROXY covers its host,
     read as an ``httpx.AsyncClient()`` reads them (httpx's own functions: its NO_PROXY forms are
-    not urllib's); None when there is none, or when ``base_url`` is on loopback. Only an
-    ``http://`` proxy is used (a CONNECT tunnel to an https origin): one of another scheme
-    (socks5, https) warns, and the pools connect directly. A value no client could use is an
+    not urllib's); None when there is none, or when ``base_url`` is on loopback. An
+    ``http://`` or ``https://`` proxy is used (a CONNECT tunnel to an https origin): a SOCKS
+    one warns, and the pools connect directly. A value no client could use is an
     InvalidRequestError naming the variable, never its value (it may hold the proxy's password;
     nor does any frame of its traceback hold it)."""
     named = _named_proxy(base_url)
@@ -135,14 +135,13 @@ def environment_proxy(base_url: str) -> httpx.Proxy | None:
             f"{variable} names a proxy for {base_url} that is not an http:// URL with a host "
             "(its value is not shown: it may hold a password)",
         )
-    if proxy.url.scheme == "http":
+    if proxy.url.scheme in ("http", "https"):
         return proxy
-    scheme = proxy.url.scheme
     warnings.warn(
-        f"{variable} names a {scheme} proxy for {base_url}, and the pools a NumbersClient owns "
-        "use only http:// proxies: it connects directly. To go through the proxy, pass "
-        "http_client=httpx.AsyncClient() (it reads the proxy variables"
-        + (", with socksio installed)." if scheme.startswith("socks") else ")."),
+        f"{variable} names a {proxy.url.scheme} proxy for {base_url}, and the pools a "
+        "NumbersClient owns use only http:// and https:// proxies: it connects directly. To go "
+        "through the proxy, pass http_client=httpx.AsyncClient() (it reads the proxy "
+        "variables; SOCKS needs socksio installed).",
         RuntimeWarning,
         stacklevel=3,
     )

@@ -5,6 +5,7 @@ resolver knows), and counts the connections clients open to it."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -58,10 +59,14 @@ async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
 
 
 @asynccontextmanager
-async def proxying(proxy: ProxyServer) -> AsyncIterator[ProxyServer]:
-    """Run ``proxy`` on an ephemeral 127.0.0.1 port for the duration of the block."""
-    tcp = await asyncio.start_server(proxy.handle, "127.0.0.1", 0, backlog=1024)
-    proxy.url = f"http://127.0.0.1:{tcp.sockets[0].getsockname()[1]}"
+async def proxying(
+    proxy: ProxyServer, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[ProxyServer]:
+    """Run ``proxy`` on an ephemeral 127.0.0.1 port for the duration of the block (clients
+    speaking TLS to it with ``tls``, a server context)."""
+    tcp = await asyncio.start_server(proxy.handle, "127.0.0.1", 0, ssl=tls, backlog=1024)
+    scheme = "http" if tls is None else "https"
+    proxy.url = f"{scheme}://127.0.0.1:{tcp.sockets[0].getsockname()[1]}"
     try:
         yield proxy
     finally:

@@ -82,21 +82,16 @@ def test_an_owned_pool_goes_through_the_proxy_the_environment_names(
     assert runtime_warnings(base_url=base_url) == []
 
 
-@pytest.mark.parametrize(
-    ("value", "extra"),
-    [("socks5://proxy.test:1080", ", with socksio installed"), ("https://proxy.test:3128", "")],
-)
-def test_a_proxy_of_another_scheme_warns_and_is_not_used(
-    monkeypatch: pytest.MonkeyPatch, value: str, extra: str
-) -> None:
-    """The owned pools use http:// proxies only: another is left out, with one RuntimeWarning
-    naming the variable and the way through it (a caller's httpx client)."""
-    monkeypatch.setenv("HTTPS_PROXY", value)
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_a_socks_proxy_warns_and_is_not_used(monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
+    """The owned pools use http:// and https:// proxies only: a SOCKS one is left out, with one
+    RuntimeWarning naming the variable and the way through it (a caller's httpx client)."""
+    monkeypatch.setenv("HTTPS_PROXY", f"{scheme}://proxy.test:1080")
     (message,) = runtime_warnings(base_url="https://numbers.test")
-    scheme = value.partition(":")[0]
     assert message.startswith(f"HTTPS_PROXY names a {scheme} proxy for https://numbers.test")
     assert message.endswith(
-        f"pass http_client=httpx.AsyncClient() (it reads the proxy variables{extra})."
+        "pass http_client=httpx.AsyncClient() (it reads the proxy variables; SOCKS needs "
+        "socksio installed)."
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -127,9 +122,11 @@ def test_a_proxy_no_client_can_use_names_its_variable_never_its_value(
 
 
 def test_a_callers_client_reads_the_proxy_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through a caller's httpx client (which reads the variables), nothing to warn about."""
-    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.test:3128")  # one the owned pools leave out
-    assert runtime_warnings(base_url="https://numbers.test", http_client=httpx.AsyncClient()) == []
+    """A caller's httpx client reads the variables itself (or not): no warning of ours, even
+    for a proxy the owned pools leave out."""
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.test:1080")  # one the owned pools leave out
+    http = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport())  # needs no socksio
+    assert runtime_warnings(base_url="https://numbers.test", http_client=http) == []
 
 
 def test_the_command_says_so_in_one_line() -> None:

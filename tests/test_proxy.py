@@ -30,7 +30,7 @@ from loopback import LoopbackServer, serve
 from proxy_support import ProxyServer, proxying
 from secret_support import renderings
 
-from numbers_async import ProxyError, RetryPolicy
+from numbers_async import CertificateVerificationError, ProxyError, RetryPolicy
 from numbers_async._transports import shared_ssl_context
 
 pytestmark = pytest.mark.timeout(30)
@@ -42,7 +42,7 @@ BASIC = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
 def with_credentials(proxy_url: str) -> str:
-    return proxy_url.replace("http://", "http://us%40er:pa%3Ass-w0rd@")
+    return proxy_url.replace("://", "://us%40er:pa%3Ass-w0rd@", 1)
 
 
 @pytest.fixture(scope="module")
@@ -81,27 +81,37 @@ def unresolvable_api(monkeypatch: pytest.MonkeyPatch) -> None:
 async def api(server: LoopbackServer, scheme: str, authority: trustme.CA) -> AsyncIterator[int]:
     """``server`` on 127.0.0.1, over TLS with a certificate for API_HOST if ``scheme`` is
     https; its port."""
-    tls = None
-    if scheme == "https":
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        authority.issue_cert(API_HOST).configure_cert(tls)
+    tls = server_context(authority, API_HOST) if scheme == "https" else None
     async with serve(server, tls):
         yield int(server.base_url.rpartition(":")[2])
 
 
+def server_context(authority: trustme.CA, *names: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(*names).configure_cert(context)
+    return context
+
+
+@pytest.mark.parametrize("proxy_scheme", ["http", "https"])
 @pytest.mark.parametrize("scheme", ["https", "http"])
 @pytest.mark.parametrize("engine", OWNED)
 async def test_searches_go_through_the_proxy_the_environment_names(
     engine: str,
     scheme: str,
+    proxy_scheme: str,
     authority: trustme.CA,
     trusting: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Through a CONNECT tunnel to an https API, or forwarded to an http one, with the
-    Proxy-Authorization of the credentials in the proxy's URL; the connection kept alive."""
+    Proxy-Authorization of the credentials in the proxy's URL; the connection kept alive. An
+    https:// proxy is spoken to in TLS, its certificate verified as the API's is."""
     server = LoopbackServer()
-    async with api(server, scheme, authority) as port, proxying(ProxyServer(port)) as proxy:
+    proxy_tls = None if proxy_scheme == "http" else server_context(authority, "127.0.0.1")
+    async with (
+        api(server, scheme, authority) as port,
+        proxying(ProxyServer(port), proxy_tls) as proxy,
+    ):
         monkeypatch.setenv(f"{scheme}_proxy", with_credentials(proxy.url))
         async with engine_client(engine, f"{scheme}://{API_HOST}") as c:
             found = [await c.search("US", limit=60) for _ in range(3)]
@@ -114,6 +124,22 @@ async def test_searches_go_through_the_proxy_the_environment_names(
         assert first.startswith(b"GET http://numbers.test/numbers/available?countryCode=US&")
     assert f"proxy-authorization: basic {BASIC}\r\n".lower().encode() in first.lower()
     assert proxy.connections == 1
+
+
+@pytest.mark.parametrize("engine", OWNED)
+async def test_an_https_proxy_s_certificate_is_verified(
+    engine: str, authority: trustme.CA, trusting: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy whose certificate no trusted CA signed: CertificateVerificationError after one
+    attempt, the request never sent to it."""
+    stranger = server_context(trustme.CA(), "127.0.0.1")
+    async with proxying(ProxyServer(9), stranger) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        async with engine_client(engine, f"https://{API_HOST}") as client:
+            with pytest.raises(CertificateVerificationError) as caught:
+                await client.search("US")
+    assert caught.value.attempts == 1
+    assert proxy.heads == []
 
 
 # A proxy's answer to every CONNECT: (status line, attempts a search makes, note).
