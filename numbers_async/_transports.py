@@ -38,7 +38,16 @@ def shared_ssl_context() -> ssl.SSLContext:
     times for its 100 pools of one connection). Only HTTP/1.1 pools may share it: httpcore
     sets its ALPN protocols on each connect, which pools negotiating HTTP/2 would race on.
     A CA file or folder the environment names but that cannot be loaded is an
-    InvalidRequestError naming the variable (it was a raw FileNotFoundError or SSLError)."""
+    InvalidRequestError naming the variable (it was a raw FileNotFoundError or SSLError), and
+    so is an SSL_CERT_DIR that is no folder (OpenSSL reads one only when verifying: every
+    handshake then failed, trusting no CA)."""
+    folder = os.environ.get("SSL_CERT_DIR")
+    if folder and not os.environ.get("SSL_CERT_FILE") and not os.path.isdir(folder):
+        raise InvalidRequestError(
+            "SSL_CERT_DIR",
+            f"SSL_CERT_DIR: {check.shown(folder)} is not a folder: no CA certificate would be "
+            "trusted",
+        )
     try:
         return httpx.create_ssl_context()
     except OSError as exc:  # ssl.SSLError too

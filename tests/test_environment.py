@@ -139,6 +139,31 @@ def test_the_command_says_so_in_one_line() -> None:
     assert "RuntimeWarning" not in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["missing", "a-file"])
+def test_a_ca_folder_that_is_no_folder_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
+) -> None:
+    """SSL_CERT_DIR naming no folder: InvalidRequestError naming the variable and the path,
+    when the client is built (OpenSSL reads the folder only as it verifies: every search
+    failed with a refused certificate, no CA trusted)."""
+    folder = tmp_path / "certs"
+    if kind == "a-file":
+        folder.write_bytes(b"")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    shared_ssl_context.cache_clear()  # read once per process: this test reads it again
+    try:
+        with pytest.raises(InvalidRequestError) as caught:
+            NumbersClient(API_KEY, base_url="https://numbers.test")
+    finally:
+        shared_ssl_context.cache_clear()
+    assert caught.value.argument == "SSL_CERT_DIR"
+    assert (
+        str(caught.value)
+        == f"SSL_CERT_DIR: {str(folder)!r} is not a folder: no CA certificate would be trusted"
+    )
+
+
 @pytest.mark.parametrize("content", [None, b"not a certificate\n"], ids=["missing", "garbage"])
 def test_a_ca_file_that_cannot_be_loaded_names_its_variable(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes | None
