@@ -439,10 +439,16 @@ class Requester:
             raise _closed(self.closed)
         options = self.options
         extra = request.get("headers")
+        http = self.http
+        if not options and not extra:  # a pool of ours: its headers and timeout, no cookies
+            # What build_request makes of them, without its merging: 1.6 % of a search's
+            # instructions (facade-aiohttp W1 under callgrind, 1.990 -> 1.959 M).
+            timeout = {"timeout": http.timeout.as_dict()}
+            return httpx.Request(request["method"], url, headers=http.headers, extensions=timeout)
         if extra:  # a search's extra_headers (never the key's header: refused by validation)
             options = {**options, "headers": _with_headers(options.get("headers"), extra)}
         try:
-            return self.http.build_request(request["method"], url, **options)
+            return http.build_request(request["method"], url, **options)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc, sent) from exc
 
