@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import re
 import ssl
@@ -543,6 +544,7 @@ class Requester:
         retried as a dropped connection would be)."""
         response = None
         undecodable = None
+        started = time.perf_counter()
         try:
             try:
                 async with asyncio.timeout(self.attempt_limit):
@@ -571,6 +573,8 @@ class Requester:
                 # checkpoint), it left the connection busy for good (1 in 10-17 attempts the
                 # limit ended, on a loaded loop).
                 await response.aclose()
+                # What httpx's client times by wrapping the stream (not a pool of ours: ``send``).
+                response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
                 # httpx's stream refers back to its response: a cycle only the garbage
                 # collector frees, whose full passes over thousands of searches stall the
                 # event loop. The body is read; nothing reads the stream again.

@@ -1,7 +1,9 @@
 """Every engine over real loopback sockets: same results, same retries, same NumbersError."""
 
 import asyncio
+import datetime
 import json
+import logging
 import math
 import pickle
 import subprocess
@@ -16,7 +18,15 @@ from typing import Any, cast
 import httpx
 import httpx2
 import pytest
-from helpers import API_KEY, SleepRecorder, numbers_body, until
+from helpers import (
+    API_KEY,
+    ENGINES,
+    SleepRecorder,
+    engine_client,
+    numbers_body,
+    options_client,
+    until,
+)
 from loopback import SEED_ERROR, LoopbackServer, serve, server_in_a_thread
 
 from numbers_async import (
@@ -330,6 +340,27 @@ async def test_status_errors_carry_the_responses_headers_and_body(
         error.headers["x-request-id"] = "changed"  # type: ignore[index]
     copy = pickle.loads(pickle.dumps(error))
     assert (dict(copy.headers), copy.body) == (dict(error.headers), error.body)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_status_error_s_response_is_as_httpx_leaves_it(
+    server: LoopbackServer, engine: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On every engine (the owned pools send without httpx's client layers): the error's
+    response is closed, with its request and elapsed time, and httpx's INFO line logged."""
+    server.script = ["402"]
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        async with engine_client(engine, server.base_url) as client:
+            with pytest.raises(PaymentRequiredError) as caught:
+                await client.search("US")
+        await options_client(client).aclose()
+    response = caught.value.response
+    assert response is not None
+    assert response.is_closed
+    assert response.request.url.path == "/numbers/available"
+    assert datetime.timedelta(0) < response.elapsed < datetime.timedelta(seconds=10)
+    logged = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    assert logged == [f'HTTP Request: GET {response.request.url} "HTTP/1.1 402 Payment Required"']
 
 
 async def test_timeouts_bound_a_stalled_read_on_every_engine(
