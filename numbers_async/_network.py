@@ -15,6 +15,7 @@ everything above it behaves as on anyio's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import select
 import socket
@@ -339,7 +340,7 @@ def pool_on_asyncio(
     if proxy is None:
         return engine.AsyncConnectionPool(**options)
     url = proxy.url
-    return engine.AsyncHTTPProxy(
+    return _proxy_pool(engine)(
         proxy_url=engine.URL(
             scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
         ),
@@ -348,6 +349,34 @@ def pool_on_asyncio(
         proxy_ssl_context=ssl_context if url.scheme == "https" else None,
         **options,
     )
+
+
+@functools.cache
+def _proxy_pool(engine: ModuleType) -> type[Any]:
+    """``engine``'s proxy pool, whose CONNECT tunnels close their connection to the proxy when
+    the tunnel could not be set up (the TLS handshake through it failed, stalled or was
+    cancelled). httpcore 1.0.9 and httpcore2 leave that connection busy in the pool for good
+    (encode/httpcore#1023, unfixed): the owned pools of one connection (_shards.py) then
+    served no request again, and every later search timed out until the pool was idle 5 s."""
+    tunnel_class: type[Any] = engine._async.http_proxy.AsyncTunnelHTTPConnection
+
+    class ClosingTunnel(tunnel_class):  # type: ignore[misc]
+        async def handle_async_request(self, request: Any) -> Any:
+            try:
+                return await super().handle_async_request(request)
+            except BaseException:
+                if not self._connected:  # closed before the error goes on: the pool sees it
+                    await self._connection.aclose()  # closed and drops it
+                raise
+
+    class ProxyPool(engine.AsyncHTTPProxy):  # type: ignore[misc,name-defined]
+        def create_connection(self, origin: Any) -> Any:
+            connection = super().create_connection(origin)
+            if type(connection) is tunnel_class:  # the engine's, built with all its options
+                connection.__class__ = ClosingTunnel
+            return connection
+
+    return ProxyPool
 
 
 class AsyncioBackend:

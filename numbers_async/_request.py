@@ -54,6 +54,7 @@ RUNNING_PER_CONNECTION = 1
 
 
 _forks = 0  # times this process began as a fork's child (pooled sockets are then the parent's)
+UNWIND_S = 1.0  # how long aclose() lets the searches it interrupted unwind in the pool
 _BINDING = threading.Lock()  # held while a client's first loop is bound (Requester.check_loop)
 
 
@@ -92,6 +93,7 @@ class Requester:
         "_gate",
         "_home",
         "_interrupted",
+        "_left",
         "_running",
         "_urls",
         "attempt_limit",
@@ -135,6 +137,7 @@ class Requester:
         self.requests_sent = 0
         self._running: set[asyncio.Task[Any]] = set()  # tasks inside fetch()
         self._interrupted: set[asyncio.Task[Any]] = set()  # ... that close() cancelled
+        self._left: asyncio.Future[None] | None = None  # done once those all left (settle)
         self._home = _Home()  # the loop its pool belongs to, shared with its derived ones
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
         # Attempts queue in front of httpcore's pools, and on httpcore 1.x's run detached from
@@ -269,9 +272,28 @@ class Requester:
     async def settle(self, *, cancel: bool, alone: bool) -> None:
         """Wait for the detached attempts close() left behind (this requester's ``alone``, else
         its family's too), cancelling them first when the pool closes next (``cancel``): then
-        none can leak into it."""
+        none can leak into it. Before the pool closes, the searches close() interrupted also
+        get UNWIND_S at most to leave it: aiohttp closes the socket of a CONNECT in progress as
+        its search unwinds, and nothing once its connector is closed (they stayed open)."""
         if self._detached is not None:
             await self._detached.settle(cancel=cancel, owner=self if alone else None)
+        if not cancel:
+            return
+        current = asyncio.current_task()
+        family = [self] if alone else [self, *self.family]
+        left = [
+            requester._left_future()
+            for requester in family
+            if requester._interrupted and current not in requester._interrupted
+        ]
+        if left:
+            await asyncio.wait(left, timeout=UNWIND_S)
+
+    def _left_future(self) -> asyncio.Future[None]:
+        """Done when every search close() interrupted has left fetch() (``_done``)."""
+        if self._left is None:
+            self._left = asyncio.get_running_loop().create_future()
+        return self._left
 
     def forked_away(self) -> bool:
         """Whether this process is a fork's child and the client searched before the fork: its
@@ -351,6 +373,9 @@ class Requester:
         """``task`` left the part close() interrupts."""
         self._running.discard(task)
         self._interrupted.discard(task)
+        left = self._left
+        if left is not None and not self._interrupted and not left.done():
+            left.set_result(None)
 
     async def _fetch(self, request: dict[str, Any], search: SearchInfo) -> list[AvailableNumber]:
         """The loop: send one attempt, classify it, ask the retry decision, wait."""
@@ -479,7 +504,11 @@ class Requester:
         except httpx.TransportError as exc:
             if self.closed:
                 raise ClientClosedError("the NumbersClient was closed during the search") from exc
-            return _connection_error(exc, attempt), None
+            failed = _connection_error(exc, attempt)
+            proxy = getattr(self.http, "proxy", None)  # an owned pool's (OwnedClient)
+            if proxy is not None and not isinstance(failed, ProxyError):
+                failed.add_note(_through(proxy))
+            return failed, None
         except httpx.RequestError as exc:  # e.g. TooManyRedirects from a caller's client
             raise APIConnectionError(f"{type(exc).__name__}: {exc}", attempts=attempt) from exc
         except UnicodeEncodeError as exc:  # the redirect request httpx builds for a 3xx
@@ -707,6 +736,17 @@ _PROXY_REFUSED_NOTE = (
     "numbers-async: not retried: the proxy refused to open a tunnel to the API's host: does it "
     "let that host through?"
 )
+
+
+def _through(proxy: httpx.Proxy) -> str:
+    """The note of a connection error through ``proxy``: whose the failure may be (its host
+    and port; never its credentials)."""
+    url = proxy.url
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return (
+        f"numbers-async: sent through the proxy at {host}:{url.port or 80} (the environment's "
+        "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY): the failure may be the proxy's"
+    )
 
 
 _NOT_TLS_NOTE = (

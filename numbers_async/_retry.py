@@ -109,13 +109,13 @@ def decide(
 def is_retryable(error: NumbersError) -> bool:
     """Whether a failed attempt may succeed if sent again: a gateway or provider status, or
     no usable response at all, unless the server's certificate was refused or a proxy refused
-    the tunnel with a 4xx but 408 or 429 (retrying a 407 only repeats a credential a proxy may
-    lock out)."""
+    the tunnel with a status other than a 5xx, 408 or 429 (retrying a 407 only repeats a
+    credential a proxy may lock out; a 3xx is a portal's)."""
     if isinstance(error, APIStatusError):
         return error.status_code in RETRYABLE_STATUSES
     if isinstance(error, ProxyError) and error.proxy_status is not None:
         status = error.proxy_status
-        return not 400 <= status < 500 or status in (408, 429)
+        return status >= 500 or status in (408, 429)
     return isinstance(error, APIConnectionError) and not isinstance(
         error, CertificateVerificationError
     )

@@ -98,6 +98,8 @@ class OwnedClient(NoCookieClient):
     the stream it wraps the body in to time it (``_request`` sets ``elapsed``): 4 % of a
     search's instructions (facade-aiohttp W1 under callgrind, 1.959 -> 1.876 M)."""
 
+    proxy: httpx.Proxy | None = None  # the one it goes through (environment_proxy)
+
     async def send(
         self,
         request: httpx.Request,
@@ -167,7 +169,9 @@ def owned_http_client(
             "transport", f"transport must be 'httpx', 'httpx2' or 'aiohttp', got {transport!r}"
         )
     # With a transport given, httpx reads no proxy variables: environment_proxy() did.
-    return OwnedClient(transport=engine, timeout=timeout, headers=headers)
+    client = OwnedClient(transport=engine, timeout=timeout, headers=headers)
+    client.proxy = proxy
+    return client
 
 
 def environment_proxy(base_url: str) -> httpx.Proxy | None:
@@ -204,7 +208,7 @@ def environment_proxy(base_url: str) -> httpx.Proxy | None:
 
 def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
     """The variable naming a proxy for ``base_url`` and that proxy (None if its value is not
-    one httpx can use), or None when none does."""
+    one a client can use: httpx refuses it, or it names no host), or None when none does."""
     url = httpx.URL(base_url)
     if _is_loopback(url.host):  # no proxy can reach this machine's loopback (as Go's net/http)
         return None
@@ -215,9 +219,10 @@ def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
                 return None
             variable = f"{(pattern.scheme or 'all').upper()}_PROXY"
             try:
-                return variable, httpx.Proxy(value)
+                proxy = httpx.Proxy(value)
             except (ValueError, httpx.InvalidURL):  # a scheme httpx does not know, no URL
                 return variable, None
+            return variable, proxy if proxy.url.host else None
     return None
 
 

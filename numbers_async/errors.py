@@ -15,7 +15,7 @@
     ├── APIConnectionError                     no usable response (retried, up to max_retries)
     │   ├── APITimeoutError                    ... because a timeout expired
     │   ├── CertificateVerificationError       the server's TLS certificate refused (not retried)
-    │   └── ProxyError                         the proxy refused the tunnel (a 4xx not retried)
+    │   └── ProxyError                         the proxy refused the tunnel (retried: 5xx, 408, 429)
     └── ResponseValidationError                a 2xx whose body is not the documented shape
 
 Every error raised by a search carries ``partial_numbers``: the numbers already gathered by
@@ -243,8 +243,8 @@ class CertificateVerificationError(APIConnectionError):
 
 class ProxyError(APIConnectionError):
     """The proxy the requests go through refused the tunnel to the API: ``proxy_status`` is
-    its answer to the CONNECT (None if unknown). A 4xx (407: its credentials; 403: a host it
-    does not let through) is not retried but for 408 and 429; a 5xx is."""
+    its answer to the CONNECT (None if unknown). Retried only for a 5xx, 408 or 429: not for a
+    4xx (407: its credentials; 403: a host it does not let through) nor a 3xx (a portal)."""
 
     def __init__(self, message: str, *, attempts: int, proxy_status: int | None) -> None:
         super().__init__(message, attempts=attempts)

@@ -11,15 +11,23 @@ from contextlib import asynccontextmanager, suppress
 
 from loopback import Connections
 
+ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
+
 
 class ProxyServer(Connections):
     """Keeps the first request head of each connection; ``refuse`` (a whole response) answers
-    every request instead of passing it on."""
+    every request instead of passing it on. Each connection takes the next of ``script`` (then
+    "pass"): "pass" passes it on, "no-answer" reads the request and waits for the client to
+    hang up, "established-then-close" and "established-then-stall" answer a CONNECT with 200
+    and then hang up or wait for the client to, and a port number tunnels to that port."""
 
-    def __init__(self, upstream_port: int, refuse: bytes | None = None) -> None:
+    def __init__(
+        self, upstream_port: int, refuse: bytes | None = None, script: list[str | int] | None = None
+    ) -> None:
         super().__init__()
         self.upstream_port = upstream_port
         self.refuse = refuse
+        self.script = list(script or [])
         self.heads: list[bytes] = []
         self.url = ""  # http://127.0.0.1:<port> once started
 
@@ -27,17 +35,24 @@ class ProxyServer(Connections):
         with self.accepted(writer), suppress(asyncio.IncompleteReadError, ConnectionError):
             head = await reader.readuntil(b"\r\n\r\n")
             self.heads.append(head)
+            behaviour = self.script.pop(0) if self.script else "pass"
             if self.refuse is not None:
                 writer.write(self.refuse)
                 await writer.drain()
                 return
-            upstream_reader, upstream = await asyncio.open_connection(
-                "127.0.0.1", self.upstream_port
-            )
+            if isinstance(behaviour, str) and behaviour != "pass":
+                if behaviour.startswith("established-"):
+                    writer.write(ESTABLISHED)
+                    await writer.drain()
+                if behaviour != "established-then-close":
+                    await reader.read()  # until the client hangs up
+                return
+            port = self.upstream_port if behaviour == "pass" else behaviour
+            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", port)
             self.writers.add(upstream)  # hung up with the proxy, as the client's end is
             try:
                 if head.startswith(b"CONNECT "):
-                    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    writer.write(ESTABLISHED)
                 else:  # forwarded as it came (the test server reads an absolute URL as a path)
                     upstream.write(head)
                 await asyncio.gather(_pipe(reader, upstream), _pipe(upstream_reader, writer))

@@ -103,6 +103,7 @@ def test_a_socks_proxy_warns_and_is_not_used(monkeypatch: pytest.MonkeyPatch, sc
 UNUSABLE = {
     "unknown-scheme": "ftp://user:hunter22@proxy.test",
     "not-a-port": "http://user:hunter22@proxy.test:port",
+    "no-host": "http://user:hunter22@",
 }
 
 

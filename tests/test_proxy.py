@@ -7,6 +7,7 @@ test_environment.py."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import ssl
@@ -30,7 +31,14 @@ from loopback import LoopbackServer, serve
 from proxy_support import ProxyServer, proxying
 from secret_support import renderings
 
-from numbers_async import CertificateVerificationError, ProxyError, RetryPolicy
+from numbers_async import (
+    APIConnectionError,
+    CertificateVerificationError,
+    ClientClosedError,
+    NumbersError,
+    ProxyError,
+    RetryPolicy,
+)
 from numbers_async._transports import shared_ssl_context
 
 pytestmark = pytest.mark.timeout(30)
@@ -146,6 +154,7 @@ async def test_an_https_proxy_s_certificate_is_verified(
 REFUSALS = {
     407: (b"407 Proxy Authentication Required", 1, "check the user and password in its URL"),
     403: (b"403 Forbidden", 1, "does it let that host through?"),
+    302: (b"302 Found", 1, "does it let that host through?"),  # a captive portal's
     502: (b"502 Bad Gateway", 3, None),  # the proxy could not reach the API: retried
 }
 
@@ -179,6 +188,29 @@ async def test_a_proxy_refusing_the_tunnel_is_a_proxy_error_on_every_engine(
 
 
 @pytest.mark.parametrize("engine", OWNED)
+async def test_a_connection_error_through_the_proxy_names_it(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy refusing connections: the error names the API's host (where the request was
+    going) and, in a note, the proxy's host and port (a dead proxy passed for a dead API);
+    never its credentials."""
+    monkeypatch.setenv("HTTPS_PROXY", with_credentials("http://127.0.0.1:9"))
+    policy = RetryPolicy(sleep=SleepRecorder())
+    async with engine_client(engine, f"https://{API_HOST}", retry_policy=policy) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.search("US")
+    error = caught.value
+    assert type(error) is APIConnectionError
+    assert str(error).startswith(f"ConnectError after 3 attempt(s) to {API_HOST}: ")
+    notes = getattr(error, "__notes__", [])
+    assert notes[0] == (
+        "numbers-async: sent through the proxy at 127.0.0.1:9 (the environment's HTTPS_PROXY, "
+        "HTTP_PROXY or ALL_PROXY): the failure may be the proxy's"
+    )
+    assert not [text for text in renderings(error) if PASSWORD in text or BASIC in text]
+
+
+@pytest.mark.parametrize("engine", OWNED)
 async def test_a_cancellation_storm_through_the_tunnel_leaks_no_connection(
     engine: str, authority: trustme.CA, trusting: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,3 +226,63 @@ async def test_a_cancellation_storm_through_the_tunnel_leaks_no_connection(
         assert 0 < proxy.peak_connections <= STORM_POOL_LIMIT
         assert await until(lambda: proxy.open_connections == 0)
         assert other_tasks(besides=server.handlers | proxy.handlers) == []
+
+
+# How the first tunnel fails, its TLS handshake with it (the proxy tunnels later ones).
+TUNNEL_FAILURES = ["established-then-close", "wrong-certificate", "stalled", "cancelled"]
+
+
+@pytest.mark.parametrize("failure", TUNNEL_FAILURES)
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_tunnel_that_failed_its_handshake_leaves_the_pool_whole(
+    engine: str,
+    failure: str,
+    authority: trustme.CA,
+    trusting: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proxy answers the CONNECT, then the TLS handshake through it fails (the proxy hangs
+    up, a certificate for another host, a stall past the attempt's limit, the caller's
+    timeout): the next searches succeed. On the owned httpx and httpx2 pools the tunnel's
+    connection stayed busy for good (httpcore's bug, encode/httpcore#1023) and every later
+    search timed out until the pool was idle for 5 s."""
+    server, elsewhere = LoopbackServer(), LoopbackServer()
+    async with (
+        api(server, "https", authority) as port,
+        serve(elsewhere, server_context(authority, "elsewhere.test")),
+    ):
+        first: str | int = failure
+        if failure == "wrong-certificate":
+            first = int(elsewhere.base_url.rpartition(":")[2])
+        elif failure in ("stalled", "cancelled"):
+            first = "established-then-stall"
+        async with proxying(ProxyServer(port, script=[first])) as proxy:
+            monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+            client = engine_client(engine, f"https://{API_HOST}", timeout=0.5, max_retries=0)
+            async with client:
+                with pytest.raises((NumbersError, TimeoutError)):
+                    async with asyncio.timeout(0.2 if failure == "cancelled" else None):
+                        await client.search("US", limit=5)
+                found = [len(await client.search("US", limit=5)) for _ in range(3)]
+            await options_client(client).aclose()
+    assert found == [5, 5, 5]
+    assert proxy.connections == 2  # the failed tunnel, then one kept alive
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_closing_the_client_as_its_connects_wait_closes_their_sockets(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aclose() while searches wait for the proxy's answer to their CONNECT: each ends with
+    ClientClosedError and the proxy sees every connection closed (aiohttp left them open: the
+    searches unwound after its connector had closed, and it closes nothing then)."""
+    async with proxying(ProxyServer(9, script=["no-answer"] * 5)) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        client = engine_client(engine, f"https://{API_HOST}")
+        searches = [asyncio.create_task(client.search("US")) for _ in range(5)]
+        assert await until(lambda: len(proxy.heads) == 5)
+        await client.aclose()
+        outcomes = await asyncio.gather(*searches, return_exceptions=True)
+        await options_client(client).aclose()
+        assert {type(outcome) for outcome in outcomes} == {ClientClosedError}
+        assert await until(lambda: proxy.open_connections == 0, within=2.0)

@@ -186,6 +186,7 @@ def test_policy_refuses_invalid_fields(field: str, value: object) -> None:
                 (407, False),  # its credentials: retrying only repeats them
                 (403, False),
                 (400, False),
+                (302, False),  # a captive portal's
                 (408, True),
                 (429, True),
                 (502, True),  # it could not reach the API, for now
@@ -196,6 +197,6 @@ def test_policy_refuses_invalid_fields(field: str, value: object) -> None:
     ],
 )
 def test_is_retryable_for_failures_without_a_response(error: NumbersError, retryable: bool) -> None:
-    """A connection failure is retried, but not a refused certificate nor a proxy's 4xx
-    refusal of the tunnel (except 408 and 429)."""
+    """A connection failure is retried, but not a refused certificate nor a proxy's refusal
+    of the tunnel with a status other than a 5xx, 408 or 429."""
     assert is_retryable(error) is retryable
