@@ -29,6 +29,15 @@ Transport = Literal["httpx", "httpx2", "aiohttp"]
 # 100 pools of one connection (_shards.py); aiohttp's connector is one pool that scales.
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 POOL_SIZE = POOL_LIMITS.max_connections or 0
+# The environment variables the pools a client owns read (an InvalidRequestError names one).
+ENVIRONMENT = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+)
 
 
 @functools.cache
@@ -212,7 +221,7 @@ def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
     url = httpx.URL(base_url)
     if _is_loopback(url.host):  # no proxy can reach this machine's loopback (as Go's net/http)
         return None
-    mounts = [(URLPattern(key), proxy) for key, proxy in get_environment_proxies().items()]
+    mounts = [(_pattern(key), proxy) for key, proxy in get_environment_proxies().items()]
     for pattern, value in sorted(mounts, key=lambda mount: mount[0]):  # httpx's order
         if pattern.matches(url):
             if value is None:  # NO_PROXY
@@ -224,6 +233,20 @@ def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
                 return variable, None
             return variable, proxy if proxy.url.host else None
     return None
+
+
+def _pattern(key: str) -> URLPattern:
+    """httpx's pattern for a key of its environment proxies; InvalidRequestError for a NO_PROXY
+    entry it cannot read (httpx.AsyncClient() raises httpx.InvalidURL)."""
+    try:
+        return URLPattern(key)
+    except httpx.InvalidURL:
+        entry = key.removeprefix("all://").removeprefix("*")
+        raise InvalidRequestError(
+            "NO_PROXY",
+            f"NO_PROXY holds {check.shown(entry)}, which is no host name, address or URL (an "
+            "IPv6 address goes without brackets there: ::1)",
+        ) from None
 
 
 def _is_loopback(host: str) -> bool:

@@ -495,6 +495,19 @@ def test_a_missing_file_the_engine_needs_is_not_called_an_output_error() -> None
     assert "Traceback" not in result.stderr
 
 
+def test_a_proxy_variable_no_client_can_use_is_named_as_a_variable() -> None:
+    """HTTPS_PROXY of an unknown scheme: one line naming the environment variable (it said
+    "argument HTTPS_PROXY"), status 2, its value (a password) not shown."""
+    env = clean_env(HTTPS_PROXY="ftp://user:hunter22@proxy.test")
+    result = run_main(
+        "search", "US", "--base-url", "https://numbers.test", "--api-key", "sk_12345678", env=env
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("numbers-async search: error: environment variable HTTPS_PROXY: ")
+    assert "hunter22" not in result.stderr
+
+
 def test_table_columns_stay_aligned_past_wide_and_combining_characters() -> None:
     """Localities of two-column characters (東京), with a combining accent (Zu\u0308rich) or
     vowel signs drawn over their letters (पुणे) beside plain ones: the column after them starts

@@ -122,6 +122,19 @@ def test_a_proxy_no_client_can_use_names_its_variable_never_its_value(
     assert not [shown for shown in renderings(caught.value) if "hunter22" in shown]
 
 
+def test_a_no_proxy_entry_no_client_can_read_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bracketed IPv6 address in NO_PROXY (httpx reads a bare one): InvalidRequestError naming
+    NO_PROXY and the entry, not httpx's InvalidURL ("Invalid port: ':1]'")."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,[2001:db8::1]")
+    with pytest.raises(InvalidRequestError) as caught:
+        NumbersClient(API_KEY, base_url="https://numbers.test")
+    assert caught.value.argument == "NO_PROXY"
+    assert str(caught.value).startswith("NO_PROXY holds '[2001:db8::1]', which is no host name")
+
+
 def test_a_callers_client_reads_the_proxy_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """A caller's httpx client reads the variables itself (or not): no warning of ours, even
     for a proxy the owned pools leave out."""

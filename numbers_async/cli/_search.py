@@ -23,6 +23,7 @@ from numbers_async import (
     SearchFilters,
 )
 from numbers_async._pagination import PAGE_MAX
+from numbers_async._transports import ENVIRONMENT
 
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
@@ -54,7 +55,7 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
     variable the value came from when the option was not passed."""
     # The library names the argument at the start of some messages; the prefix says it once.
     message = str(error).removeprefix(f"{error.argument}: ")
-    if error.argument in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # the library's environment
+    if error.argument in ENVIRONMENT:  # the library's environment
         return UsageError(f"environment variable {error.argument}", message)
     variable = VARIABLES.get(error.argument)
     if variable is not None and getattr(args, error.argument, None) is None:
