@@ -478,34 +478,35 @@ def test_the_deadline_holds_while_the_sandbox_draws_its_inventory() -> None:
     assert "passed its --deadline of 0.05 s" in result.stderr
 
 
-def test_a_missing_file_the_engine_needs_is_not_called_an_output_error() -> None:
-    """SSL_CERT_FILE naming no file: one line naming the variable, status 2 as for a bad
-    NUMBERS_BASE_URL (it read "cannot write the results", the output being fine; then a bare
-    "No such file" with status 1)."""
-    env = clean_env(SSL_CERT_FILE="/nonexistent/ca.pem")
+@pytest.mark.parametrize(
+    ("variable", "value", "said", "unsaid"),
+    [
+        (
+            "SSL_CERT_FILE",
+            "/nonexistent/ca.pem",
+            "'/nonexistent/ca.pem' holds no CA",
+            "cannot write",
+        ),
+        ("HTTPS_PROXY", "ftp://user:hunter22@proxy.test", "names a proxy for https://", "hunter22"),
+    ],
+)
+def test_an_environment_variable_the_engine_cannot_use_is_named(
+    variable: str, value: str, said: str, unsaid: str
+) -> None:
+    """SSL_CERT_FILE naming no file, HTTPS_PROXY of an unknown scheme: one line naming the
+    environment variable, status 2 as for a bad NUMBERS_BASE_URL (a missing CA file read
+    "cannot write the results", then a bare "No such file" with status 1; the proxy was
+    "argument HTTPS_PROXY"), and never a proxy's password."""
+    env = clean_env(**{variable: value})
     result = run_cli(
-        "search", "US", "--base-url", "https://127.0.0.1:9", "--api-key", "sk_12345678", env=env
-    )
-    assert result.returncode == 2
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("numbers-async search: error: environment variable SSL_CERT_FILE: ")
-    assert "'/nonexistent/ca.pem' holds no CA certificates" in line
-    assert "No such file" in result.stderr
-    assert "cannot write" not in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_a_proxy_variable_no_client_can_use_is_named_as_a_variable() -> None:
-    """HTTPS_PROXY of an unknown scheme: one line naming the environment variable (it said
-    "argument HTTPS_PROXY"), status 2, its value (a password) not shown."""
-    env = clean_env(HTTPS_PROXY="ftp://user:hunter22@proxy.test")
-    result = run_main(
         "search", "US", "--base-url", "https://numbers.test", "--api-key", "sk_12345678", env=env
     )
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith("numbers-async search: error: environment variable HTTPS_PROXY: ")
-    assert "hunter22" not in result.stderr
+    assert line.startswith(f"numbers-async search: error: environment variable {variable}: ")
+    assert said in line
+    assert unsaid not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_table_columns_stay_aligned_past_wide_and_combining_characters() -> None:
