@@ -367,9 +367,11 @@ class NumbersClient:
                 derived.close()
         if forked:
             return
-        await self._requester.settle(cancel=self._owns_http, alone=self._derived)
-        if self._owns_http:
-            await self._requester.http.aclose()
+        try:
+            await self._requester.settle(cancel=self._owns_http, alone=self._derived)
+        finally:  # even when aclose() itself is cancelled (a TaskGroup's sibling, wait_for)
+            if self._owns_http:
+                await self._requester.http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -743,8 +743,9 @@ def _through(proxy: httpx.Proxy) -> str:
     and port; never its credentials)."""
     url = proxy.url
     host = f"[{url.host}]" if ":" in url.host else url.host
+    port = url.port or (443 if url.scheme == "https" else 80)
     return (
-        f"numbers-async: sent through the proxy at {host}:{url.port or 80} (the environment's "
+        f"numbers-async: sent through the proxy at {host}:{port} (the environment's "
         "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY): the failure may be the proxy's"
     )
 

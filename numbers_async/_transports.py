@@ -49,13 +49,17 @@ def shared_ssl_context() -> ssl.SSLContext:
     sets its ALPN protocols on each connect, which pools negotiating HTTP/2 would race on.
     A CA file or folder the environment names but that cannot be loaded is an
     InvalidRequestError naming the variable (it was a raw FileNotFoundError or SSLError), and
-    so is an SSL_CERT_DIR that is no folder (OpenSSL reads one only when verifying: every
-    handshake then failed, trusting no CA)."""
-    folder = os.environ.get("SSL_CERT_DIR")
-    if folder and not os.environ.get("SSL_CERT_FILE") and not os.path.isdir(folder):
+    so is an SSL_CERT_DIR naming no folder (one, or a list separated as PATH is; OpenSSL reads
+    them only when verifying: every handshake then failed, trusting no CA)."""
+    folders = os.environ.get("SSL_CERT_DIR")  # one folder, or OpenSSL's list of them
+    if (
+        folders
+        and not os.environ.get("SSL_CERT_FILE")
+        and not any(os.path.isdir(folder) for folder in folders.split(os.pathsep) if folder)
+    ):
         raise InvalidRequestError(
             "SSL_CERT_DIR",
-            f"SSL_CERT_DIR: {check.shown(folder)} is not a folder: no CA certificate would be "
+            f"SSL_CERT_DIR: {check.shown(folders)} names no folder: no CA certificate would be "
             "trusted",
         )
     try:

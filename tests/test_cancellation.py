@@ -141,6 +141,26 @@ async def test_closing_the_client_ends_the_searches_it_runs(
     assert stalled.requests == min(searches, pool_limit(transport))
 
 
+async def test_a_cancelled_aclose_still_closes_the_pool(
+    stalled: LoopbackServer, transport: str
+) -> None:
+    """aclose() cancelled while it waits for the searches it ended (a TaskGroup cancels it as
+    their ClientClosedError comes; wait_for around it): the pool closes all the same (it stayed
+    open, its keep-alive connections with it, aiohttp warning of an unclosed session)."""
+    client = client_for(stalled, transport)
+    tasks = [asyncio.create_task(client.search("US")) for _ in range(3)]
+    assert await until(lambda: stalled.requests == 3)
+    closer = asyncio.create_task(client.aclose())
+    await asyncio.sleep(0)  # aclose() has ended the searches and waits for them to leave
+    closer.cancel()
+    outcomes = await asyncio.gather(closer, *tasks, return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [asyncio.CancelledError] + [
+        ClientClosedError
+    ] * 3
+    assert client._requester.http.is_closed
+    assert await until(lambda: stalled.open_connections == 0)
+
+
 async def test_closing_the_client_ends_a_search_waiting_to_retry(
     transport: str, logs: pytest.LogCaptureFixture
 ) -> None:

@@ -4,6 +4,7 @@ SSL_CERT_FILE (README, "Connections"). Searches through a proxy: test_proxy.py."
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -153,28 +154,44 @@ def test_the_command_says_so_in_one_line() -> None:
     assert "RuntimeWarning" not in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["missing", "a-file"])
-def test_a_ca_folder_that_is_no_folder_names_its_variable(
+# SSL_CERT_DIR values, as parts joined by os.pathsep (OpenSSL reads a list, as PATH): "dir" an
+# existing folder, "file" a file, "none" nothing; whether a client is built with it.
+CERT_DIRS = {
+    "no-folder": (["none"], False),
+    "a-file": (["file"], False),
+    "a-list-naming-no-folder": (["none", "file", ""], False),
+    "a-folder": (["dir"], True),
+    "a-list-with-a-folder": (["none", "dir"], True),
+    "a-folder-then-nothing": (["dir", ""], True),
+}
+
+
+@pytest.mark.parametrize("kind", list(CERT_DIRS))
+def test_a_ca_folder_the_environment_names_must_be_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
 ) -> None:
-    """SSL_CERT_DIR naming no folder: InvalidRequestError naming the variable and the path,
-    when the client is built (OpenSSL reads the folder only as it verifies: every search
-    failed with a refused certificate, no CA trusted)."""
-    folder = tmp_path / "certs"
-    if kind == "a-file":
-        folder.write_bytes(b"")
+    """SSL_CERT_DIR naming no folder (one, or a list of them): InvalidRequestError naming the
+    variable and its value, when the client is built (OpenSSL reads the folders only as it
+    verifies: every search failed with a refused certificate, no CA trusted); naming at least
+    one folder, a client."""
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_bytes(b"")
+    parts, accepted = CERT_DIRS[kind]
+    value = os.pathsep.join(str(tmp_path / part) if part else "" for part in parts)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    monkeypatch.setenv("SSL_CERT_DIR", value)
     shared_ssl_context.cache_clear()  # read once per process: this test reads it again
     try:
+        if accepted:
+            NumbersClient(API_KEY, base_url="https://numbers.test")
+            return
         with pytest.raises(InvalidRequestError) as caught:
             NumbersClient(API_KEY, base_url="https://numbers.test")
     finally:
         shared_ssl_context.cache_clear()
     assert caught.value.argument == "SSL_CERT_DIR"
-    assert (
-        str(caught.value)
-        == f"SSL_CERT_DIR: {str(folder)!r} is not a folder: no CA certificate would be trusted"
+    assert str(caught.value) == (
+        f"SSL_CERT_DIR: {value!r} names no folder: no CA certificate would be trusted"
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import trustme
 from helpers import (
@@ -39,6 +40,7 @@ from numbers_async import (
     ProxyError,
     RetryPolicy,
 )
+from numbers_async._request import _through
 from numbers_async._transports import shared_ssl_context
 
 pytestmark = pytest.mark.timeout(30)
@@ -208,6 +210,21 @@ async def test_a_connection_error_through_the_proxy_names_it(
         "HTTP_PROXY or ALL_PROXY): the failure may be the proxy's"
     )
     assert not [text for text in renderings(error) if PASSWORD in text or BASIC in text]
+
+
+@pytest.mark.parametrize(
+    ("proxy_url", "shown"),
+    [
+        ("http://proxy.test", "proxy.test:80"),
+        ("https://proxy.test", "proxy.test:443"),
+        ("http://[2001:db8::1]:3128", "[2001:db8::1]:3128"),
+    ],
+)
+def test_the_note_names_the_port_the_proxy_is_reached_on(proxy_url: str, shown: str) -> None:
+    """A proxy URL without a port: the scheme's (an https:// one was said to be on 80)."""
+    assert _through(httpx.Proxy(proxy_url)).startswith(
+        f"numbers-async: sent through the proxy at {shown} ("
+    )
 
 
 @pytest.mark.parametrize("engine", OWNED)
