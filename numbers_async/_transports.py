@@ -230,13 +230,20 @@ def _named_proxy(base_url: str) -> tuple[str, httpx.Proxy | None] | None:
         if pattern.matches(url):
             if value is None:  # NO_PROXY
                 return None
-            variable = f"{(pattern.scheme or 'all').upper()}_PROXY"
+            variable = _spelled(f"{(pattern.scheme or 'all').upper()}_PROXY")
             try:
                 proxy = httpx.Proxy(value)
             except (ValueError, httpx.InvalidURL):  # a scheme httpx does not know, no URL
                 return variable, None
             return variable, proxy if proxy.url.host else None
     return None
+
+
+def _spelled(variable: str) -> str:
+    """``variable`` as the environment spells the one read: its lower-case form wins, as in
+    urllib's reading, which httpx's is."""
+    lower = variable.lower()
+    return lower if os.environ.get(lower) else variable
 
 
 def _pattern(key: str) -> URLPattern:

@@ -488,6 +488,7 @@ def test_the_deadline_holds_while_the_sandbox_draws_its_inventory() -> None:
             "cannot write",
         ),
         ("HTTPS_PROXY", "ftp://user:hunter22@proxy.test", "names a proxy for https://", "hunter22"),
+        ("https_proxy", "ftp://user:hunter22@proxy.test", "names a proxy for https://", "hunter22"),
     ],
 )
 def test_an_environment_variable_the_engine_cannot_use_is_named(

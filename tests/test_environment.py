@@ -83,13 +83,19 @@ def test_an_owned_pool_goes_through_the_proxy_the_environment_names(
     assert runtime_warnings(base_url=base_url) == []
 
 
-@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
-def test_a_socks_proxy_warns_and_is_not_used(monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "scheme"),
+    [("HTTPS_PROXY", "socks5"), ("HTTPS_PROXY", "socks5h"), ("https_proxy", "socks5")],
+)
+def test_a_socks_proxy_warns_and_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, variable: str, scheme: str
+) -> None:
     """The owned pools use http:// and https:// proxies only: a SOCKS one is left out, with one
-    RuntimeWarning naming the variable and the way through it (a caller's httpx client)."""
-    monkeypatch.setenv("HTTPS_PROXY", f"{scheme}://proxy.test:1080")
+    RuntimeWarning naming the variable as the environment spells it and the way through it (a
+    caller's httpx client)."""
+    monkeypatch.setenv(variable, f"{scheme}://proxy.test:1080")
     (message,) = runtime_warnings(base_url="https://numbers.test")
-    assert message.startswith(f"HTTPS_PROXY names a {scheme} proxy for https://numbers.test")
+    assert message.startswith(f"{variable} names a {scheme} proxy for https://numbers.test")
     assert message.endswith(
         "pass http_client=httpx.AsyncClient() (it reads the proxy variables; SOCKS needs "
         "socksio installed)."

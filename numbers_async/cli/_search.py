@@ -55,7 +55,7 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
     variable the value came from when the option was not passed."""
     # The library names the argument at the start of some messages; the prefix says it once.
     message = str(error).removeprefix(f"{error.argument}: ")
-    if error.argument in ENVIRONMENT:  # the library's environment
+    if error.argument.upper() in ENVIRONMENT:  # the library's environment (any case)
         return UsageError(f"environment variable {error.argument}", message)
     variable = VARIABLES.get(error.argument)
     if variable is not None and getattr(args, error.argument, None) is None:
