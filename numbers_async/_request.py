@@ -692,8 +692,7 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     detail = _detail(chain)
     try:
         url = exc.request.url
-        host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
-        to = f" to {host}" + ("" if url.port is None else f":{url.port}")
+        to = f" to {_host(url)}" + ("" if url.port is None else f":{url.port}")
     except RuntimeError:  # an error raised without its request
         to = ""
     message = f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}"
@@ -738,14 +737,18 @@ _PROXY_REFUSED_NOTE = (
 )
 
 
+def _host(url: httpx.URL) -> str:
+    """``url``'s host as a message shows it beside a port: an IPv6 address in brackets."""
+    return f"[{url.host}]" if ":" in url.host else url.host
+
+
 def _through(proxy: httpx.Proxy) -> str:
     """The note of a connection error through ``proxy``: whose the failure may be (its host
     and port; never its credentials)."""
     url = proxy.url
-    host = f"[{url.host}]" if ":" in url.host else url.host
     port = url.port or (443 if url.scheme == "https" else 80)
     return (
-        f"numbers-async: sent through the proxy at {host}:{port} (the environment's "
+        f"numbers-async: sent through the proxy at {_host(url)}:{port} (the environment's "
         "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY): the failure may be the proxy's"
     )
 
