@@ -276,7 +276,11 @@ class NumbersClient:
         headers (never the one carrying the key); both are sent on every page.
         """
         requester = self._requester
-        asked = await requester.enter()
+        loop = asyncio.get_running_loop()
+        asked = loop.time()  # the ``deadline``'s clock starts when the search is asked
+        entry = requester.enter(loop)
+        if entry is not None:
+            await entry
         # Checked before waiting for a turn: a bad argument fails at once, named, however busy
         # the client (not with the pool timeout's APITimeoutError, seconds later). Held as a
         # plain tuple while waiting, which the garbage collector stops tracking.

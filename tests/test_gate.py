@@ -173,3 +173,33 @@ async def test_the_slice_shrinks_while_the_loop_is_slow_and_grows_back_once_it_i
     # one more per short iteration (a preempted one may halve it again on a busy machine)
     assert per_iteration[0] == 1
     assert max(per_iteration) >= 8
+
+
+async def test_a_search_waiting_at_the_gate_or_for_a_turn_holds_no_coroutine_of_ours(
+    make_client: MakeClient,
+) -> None:
+    """5,000 searches at once mostly wait, and each object a waiting search holds is one more
+    for every full garbage collection to walk (benchmarks W6): the search's own coroutine
+    awaits the gate's or the turn's future itself, with no coroutine of the client's between."""
+    release = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200, json=numbers_body(["+14155550100"]))
+
+    client = make_client(slow)
+    searches = client._requester.running_limit + 2 * PER_TURN
+    tasks = [asyncio.ensure_future(client.search("US", limit=1)) for _ in range(searches)]
+
+    def awaited_by_the_last() -> list[object]:
+        return [task.get_coro().cr_await for task in tasks[-PER_TURN:]]  # type: ignore[union-attr]
+
+    await asyncio.sleep(0)  # one slice passed the gate; the last searches wait there
+    assert not any(asyncio.iscoroutine(awaited) for awaited in awaited_by_the_last())
+    for _ in range(2 * searches // PER_TURN):  # every search passed it; the last wait for a turn
+        await asyncio.sleep(0)
+    assert client._requester._admission._waiting
+    assert not any(asyncio.iscoroutine(awaited) for awaited in awaited_by_the_last())
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert [len(result) for result in results] == [1] * searches
