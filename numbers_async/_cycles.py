@@ -37,17 +37,21 @@ _PACKAGES = (
     "aiohttp",
     "httpx_aiohttp",
     "asyncio",
+    "uvloop",
 )
 _MODULES = (contextlib.__file__, ssl.__file__, socket.__file__)
 
 
 def _places() -> tuple[str, ...]:
-    """The folders of the packages above that are loaded, and the files of the modules."""
+    """The folders of the packages above that are loaded, and the files of the modules. A
+    compiled (Cython) module's frames name their source relative to its package ("uvloop/
+    loop.pyx", "aiohttp/_http_parser.pyx"): on uvloop, the engines' TLS errors pass through
+    such frames, and a certificate refused there was not told from a dropped connection."""
     places = list(_MODULES)
     for name in _PACKAGES:
         path = getattr(sys.modules.get(name), "__file__", None)
         if path:
-            places.append(os.path.dirname(path) + os.sep)
+            places += (os.path.dirname(path) + os.sep, name + "/")
     return tuple(places)
 
 

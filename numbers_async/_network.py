@@ -195,6 +195,11 @@ class AsyncioStream:
                 f"the server sent {sum(map(len, protocol.chunks))} bytes before the TLS "
                 "handshake began: [SSL: WRONG_VERSION_NUMBER] it does not speak TLS first"
             )
+        if protocol.ended or protocol.transport.is_closing():  # uvloop would wait for good
+            await self.aclose()
+            raise self._errors.ConnectError(
+                "the server closed the connection before the TLS handshake began"
+            )
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):

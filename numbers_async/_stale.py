@@ -20,6 +20,7 @@ or else sending on a pooled one ("http11.*"); on aiohttp a TraceConfig reports i
 
 from __future__ import annotations
 
+import weakref
 from contextvars import ContextVar
 from typing import cast
 
@@ -44,7 +45,7 @@ class _Watch:
     """Whether the request went out on a reused connection (None: not known yet), installed as
     its trace extension in front of any already set (``chained``) until it knows."""
 
-    __slots__ = ("chained", "extensions", "reused")
+    __slots__ = ("__weakref__", "chained", "extensions", "reused")
 
     def __init__(self, extensions: dict[str, object]) -> None:
         self.reused: bool | None = None
@@ -73,13 +74,19 @@ class _Watch:
             self.extensions["trace"] = self.chained
 
 
-_WATCH: ContextVar[_Watch | None] = ContextVar("numbers_async_stale_watch", default=None)
+# A weak reference: a connection opened during the request may keep the context for as long as
+# it is pooled (uvloop's transports do), and the watch leads, through the request's trace, back
+# to the connection: a cycle per connection, left to the garbage collector.
+_WATCH: ContextVar[weakref.ref[_Watch] | None] = ContextVar(
+    "numbers_async_stale_watch", default=None
+)
 
 
 def connection_opened(*, reused: bool) -> None:
     """For an engine without httpcore's trace (aiohttp): the request being sent now got a
     pooled connection (``reused``) or a new one."""
-    watch = _WATCH.get()
+    ref = _WATCH.get()
+    watch = None if ref is None else ref()
     if watch is not None and watch.reused is None:
         watch.reused = reused
 
@@ -88,7 +95,7 @@ async def send(http: httpx.AsyncClient, request: httpx.Request) -> httpx.Respons
     """``http.send(request, stream=True)``; StaleConnection if it failed on a reused connection
     before a response head came back. Trace events after the head go unwatched."""
     watch = _Watch(request.extensions)
-    token = _WATCH.set(watch)
+    token = _WATCH.set(weakref.ref(watch))
     try:
         return await http.send(request, stream=True)
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:

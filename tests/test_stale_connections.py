@@ -1,11 +1,15 @@
 """A request a stale keep-alive connection lost is sent once more, on every engine, and is no
 retry; one lost on a new connection is not (an outage would get twice the load)."""
 
+import contextvars
+import weakref
+
+import httpx
 import pytest
 from helpers import ENGINES, SleepRecorder, engine_client, options_client
 from loopback import LoopbackServer, serve
 
-from numbers_async import APIConnectionError, Hooks, RetryBudget, RetryPolicy
+from numbers_async import APIConnectionError, Hooks, RetryBudget, RetryPolicy, _stale
 from numbers_async.hooks import AttemptInfo, RetryInfo, SearchInfo
 
 SEARCHES = 10
@@ -85,3 +89,23 @@ async def test_a_resend_is_no_retry(engine: str) -> None:
     assert hooks.retries == []
     assert hooks.sent == [1] * SEARCHES
     assert [search.attempts for search in hooks.searches] == [1] * SEARCHES
+
+
+async def test_a_context_a_connection_keeps_holds_nothing_of_the_request_once_sent() -> None:
+    """uvloop's transports keep the context current when they were made for as long as the
+    connection is pooled; in it, the watch for stale connections held the request's trace,
+    which led back to the connection: a cycle per connection on uvloop."""
+    kept: list[contextvars.Context] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        kept.append(contextvars.copy_context())  # as a transport made now would keep it
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        response = await _stale.send(http, http.build_request("GET", "http://numbers.test/"))
+        await response.aclose()
+    held = [value for value in kept[0].values() if not isinstance(value, weakref.ref)]
+    assert [value for value in held if isinstance(value, _stale._Watch)] == []
+    watch = kept[0][_stale._WATCH]
+    assert watch is not None
+    assert watch() is None  # nothing else kept the watch alive: it went with the request
