@@ -12,7 +12,7 @@ export SPEC
 unexport PYTHONDONTWRITEBYTECODE
 GEN_PKG := generated/numbers_api
 
-.PHONY: all venv generate check-generated validate-spec lint test test-fast test-slow test-matrix demo clean
+.PHONY: all venv generate check-generated validate-spec lint test test-fast test-slow test-uvloop test-matrix demo clean
 
 all: test
 
@@ -67,6 +67,12 @@ test-fast: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
+
+# The same tests on uvloop, the event loop of services run by uvicorn[standard] (tests/conftest.py's
+# --loop). uvloop runs pytest-timeout's SIGALRM handler as a callback whose error it only logs:
+# the thread method ends a hung test's worker instead (xdist reports it and starts another).
+test-uvloop: $(STAMP)
+	$(BIN)/pytest -m "not slow" -n 3 --dist worksteal --loop uvloop -o timeout_method=thread
 
 # The tests (all but slow) on each Python version pyproject.toml's classifiers name (3.11 to
 # 3.13), each in a venv of its own under .nox/ (noxfile.py); a version not installed fails.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -17,6 +18,36 @@ from numbers_async import NumbersClient, RetryPolicy
 # an owned pool warn of it, an error under filterwarnings).
 for _name in [name for name in os.environ if name.lower().endswith("_proxy")]:
     del os.environ[_name]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop every test runs on: asyncio's own, or uvloop's, as services under "
+        "uvicorn[standard] run (`make test-uvloop`)",
+    )
+
+
+class _Uvloop:
+    """Every async test, and every ``asyncio.run()`` of a test, on uvloop."""
+
+    @staticmethod
+    def pytest_asyncio_loop_factories(
+        config: pytest.Config, item: pytest.Item
+    ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--loop") == "uvloop":
+        import uvloop
+
+        config.pluginmanager.register(_Uvloop(), "numbers-async-uvloop")
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # tests' own asyncio.run()
 
 
 @pytest.fixture(params=["httpx", "httpx2", "aiohttp"])

@@ -145,3 +145,8 @@ async def storm_then_search(client: NumbersClient) -> list[BaseException]:
             *(client.search("US", limit=1) for _ in range(AFTER)), return_exceptions=True
         )
     return [result for result in results if isinstance(result, BaseException)]
+
+
+def on_uvloop() -> bool:
+    """Whether the running loop is uvloop's (``pytest --loop uvloop``, ``make test-uvloop``)."""
+    return type(asyncio.get_running_loop()).__module__.startswith("uvloop")

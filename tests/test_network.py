@@ -267,9 +267,11 @@ def hang_on(monkeypatch: pytest.MonkeyPatch, hanging: set[Any]) -> list[socket.s
 def resolving_to(monkeypatch: pytest.MonkeyPatch, addresses: list[tuple[str, int]]) -> None:
     """Make the name "api.example" resolve to ``addresses`` (IPv4), in that order."""
     loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
 
-    async def getaddrinfo(host: str, port: int, **_: Any) -> list[Any]:
-        assert host == "api.example"
+    async def getaddrinfo(host: str, port: int, **options: Any) -> list[Any]:
+        if host != "api.example":  # uvloop's sock_connect looks up the address it is given
+            return await real(host, port, **options)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in addresses]
 
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
