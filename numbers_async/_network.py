@@ -197,8 +197,11 @@ class AsyncioStream:
             )
         if protocol.ended or protocol.transport.is_closing():  # uvloop would wait for good
             await self.aclose()
+            lost = protocol.error
             raise self._errors.ConnectError(
-                "the server closed the connection before the TLS handshake began"
+                f"{str(lost) or type(lost).__name__} before the TLS handshake began"
+                if lost is not None
+                else "the server closed the connection before the TLS handshake began"
             )
         loop = asyncio.get_running_loop()
         try:
