@@ -31,7 +31,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class _Uvloop:
-    """Every async test, and every ``asyncio.run()`` of a test, on uvloop."""
+    """Every async test on uvloop (pytest-asyncio 1.4+ asks this hook for its loops)."""
 
     @staticmethod
     def pytest_asyncio_loop_factories(
