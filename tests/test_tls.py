@@ -34,24 +34,31 @@ from numbers_async.cli._args import API_ERROR
 pytestmark = pytest.mark.timeout(20)
 
 
+class _Peer(asyncio.Protocol):
+    """One accepted connection: closed at once when no TLS is served, else (after the
+    handshake) held until the client leaves."""
+
+    def __init__(self, accepted: list[int], tls: bool) -> None:
+        accepted.append(1)
+        self.tls = tls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self.tls:
+            transport.close()
+
+
 @asynccontextmanager
 async def tls_peer(context: ssl.SSLContext | None) -> AsyncIterator[tuple[int, list[int]]]:
     """A loopback server that counts the connections it accepts, then answers the TLS
-    handshake with ``context`` (None: closes the connection instead); its port and the count."""
+    handshake with ``context`` (None: closes the connection instead); its port and the count.
+    The server's loop runs the handshake from the accept on: a handler calling start_tls
+    after the accept lost a ClientHello read before it began, when the client ran on
+    another thread (the handshake then waited out the client's timeout)."""
     accepted: list[int] = []
-
-    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        try:
-            if context is not None:
-                await writer.start_tls(context)
-                await reader.read()
-        except (OSError, ssl.SSLError):
-            pass  # the client refused the certificate
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(run, "127.0.0.1", 0)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: _Peer(accepted, context is not None), "127.0.0.1", 0, ssl=context
+    )
     try:
         yield server.sockets[0].getsockname()[1], accepted
     finally:
