@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from numbers_async import (
     ProviderError,
 )
 from numbers_async._pagination import PAGE_MAX
-from numbers_async.sandbox import SandboxApp, sandbox_client
+from numbers_async.sandbox import SandboxApp, SandboxClientOptions, sandbox_client
 from numbers_async.sandbox._inventory import AREA_SIZE, country_inventory
 
 pytest_plugins = ["numbers_async.testing", "pytester"]
@@ -100,6 +101,23 @@ async def test_a_wrong_key_is_an_authentication_error(numbers_sandbox: SandboxAp
     with pytest.raises(AuthenticationError):
         await client.search("US")
     assert numbers_sandbox.request_count == 1
+
+
+def test_the_sandbox_client_takes_every_client_option_typed_as_the_client_types_it() -> None:
+    """SandboxClientOptions repeats NumbersClient's options but the server's and the pool's:
+    an option added to or retyped in NumbersClient and not there fails here, not in a user's
+    mypy run."""
+    own = {"self", "base_url", "http_client", "transport"}
+    client_options = {
+        name: parameter.annotation
+        for name, parameter in inspect.signature(NumbersClient.__init__).parameters.items()
+        if name not in own
+    }
+    sandbox_options = {
+        name: hint.__forward_arg__  # TypedDict keeps each annotation string as a ForwardRef
+        for name, hint in SandboxClientOptions.__annotations__.items()
+    }
+    assert sandbox_options == client_options
 
 
 async def test_a_huge_search_in_one_area_code_ends_with_what_exists(
