@@ -28,8 +28,10 @@ class BytesPastTheEnd(httpx.RemoteProtocolError):
     """Bytes that cannot begin a response came past a response's end: its framing was wrong,
     and it is trusted no more than its connection, whatever its status (as on aiohttp)."""
 
-    def __init__(self) -> None:
-        super().__init__("bytes came past the end of the response (its framing is wrong)")
+    def __init__(
+        self, message: str = "bytes came past the end of the response (its framing is wrong)"
+    ) -> None:
+        super().__init__(message)  # the message: as every httpx error, copied by its type
 
 
 def _h11_state(pool_stream: Any) -> Any:

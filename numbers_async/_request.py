@@ -33,6 +33,7 @@ from .errors import (
     APITimeoutError,
     CertificateVerificationError,
     ClientClosedError,
+    KeyMask,
     NumbersError,
     ProxyError,
     ResponseValidationError,
@@ -500,7 +501,7 @@ class Requester:
         except httpx.TransportError as exc:
             if self.closed:
                 raise ClientClosedError("the NumbersClient was closed during the search") from exc
-            failed = _connection_error(exc, attempt)
+            failed = _connection_error(exc, attempt, built)
             proxy = getattr(self.http, "proxy", None)  # an owned pool's (OwnedClient)
             if proxy is not None and not isinstance(failed, ProxyError):
                 failed.add_note(_through(proxy))
@@ -675,9 +676,12 @@ def _closed(by_us: bool) -> ClientClosedError:
     return ClientClosedError("the http_client passed to the NumbersClient was closed")
 
 
-def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnectionError:
-    """The NumbersError for a transport failure, naming its httpx type and the host (engines'
-    own messages mostly do not: "Name or service not known" of which name?)."""
+def _connection_error(
+    exc: httpx.TransportError, attempts: int, sent: httpx.Request
+) -> APIConnectionError:
+    """The NumbersError for a transport failure of the request ``sent``, naming its httpx type
+    and the host (engines' own messages mostly do not: "Name or service not known" of which
+    name?)."""
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     chain = list(own_chain(exc))  # walked once: the engines wrap an error two or three times
     # A refused certificate (the ssl module's error, wrapped by httpcore's and httpx's, or
@@ -685,12 +689,13 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     refused = any(isinstance(cause, ssl.SSLCertVerificationError) for cause in chain)
     if refused:
         cls = CertificateVerificationError
-    detail = _detail(chain)
+    mask = KeyMask(sent)  # a server may echo the key into a head the engine then quotes
+    detail = mask.text(_detail(chain))
     try:
-        url = exc.request.url
-        to = f" to {_host(url)}" + ("" if url.port is None else f":{url.port}")
-    except RuntimeError:  # an error raised without its request
-        to = ""
+        url = exc.request.url  # a redirect's, through a caller's client that follows them
+    except RuntimeError:  # an error raised without its request (reading the body)
+        url = sent.url
+    to = f" to {_host(url)}" + ("" if url.port is None else f":{url.port}")
     message = f"{type(exc).__name__} after {attempts} attempt(s){to}: {detail}"
     if isinstance(exc, httpx.ProxyError):  # the proxy refused the CONNECT
         error: APIConnectionError = ProxyError(
@@ -698,7 +703,8 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
         )
     else:
         error = cls(message, attempts=attempts)
-    error.__cause__ = exc  # raised later, outside the except block, when retries run out
+    # Raised later, outside the except block, when retries run out.
+    error.__cause__ = _masked(exc, chain, mask)
     if refused:
         error.add_note(_CERTIFICATE_NOTE)
     elif isinstance(error, ProxyError) and not is_retryable(error):
@@ -706,6 +712,14 @@ def _connection_error(exc: httpx.TransportError, attempts: int) -> APIConnection
     elif "WRONG_VERSION_NUMBER" in detail:  # OpenSSL's reading of a plain HTTP answer
         error.add_note(_NOT_TLS_NOTE)
     return error
+
+
+def _masked(exc: httpx.TransportError, chain: list[BaseException], mask: KeyMask) -> BaseException:
+    """``exc``, or when its chain's messages quote the key (a server echoing it into a head
+    the engine quotes), a copy of it holding its masked message and none of that chain."""
+    if all(mask.text(str(link)) == str(link) for link in chain):
+        return exc
+    return type(exc)(mask.text(str(exc)))
 
 
 def _proxy_status(exc: httpx.ProxyError) -> int | None:

@@ -156,7 +156,7 @@ class APIStatusError(NumbersError):
         provider_code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        mask = _KeyMask(response)
+        mask = KeyMask.of(response)
         self.response = response
         self.status_code = response.status_code
         self.headers = mask.headers(response)
@@ -171,7 +171,7 @@ class APIStatusError(NumbersError):
         self.retry_after = retry_after
         super().__init__(self._describe(response, mask.reason(response), mask))
 
-    def _describe(self, response: httpx.Response, reason: str, mask: _KeyMask) -> str:
+    def _describe(self, response: httpx.Response, reason: str, mask: KeyMask) -> str:
         head = f"{self.status_code} {self.code or reason or 'error'}".strip()
         if self.message:
             head += f": {self.message}"
@@ -257,7 +257,7 @@ class ResponseValidationError(NumbersError):
 
     def __init__(self, problem: str, *, response: httpx.Response | None, attempts: int) -> None:
         status = response.status_code if response is not None else None
-        mask = _KeyMask(response)
+        mask = KeyMask.of(response)
         problem = mask.text(problem)
         super().__init__(f"{status or 'undecodable'} response body is invalid: {problem}")
         self.response = response
@@ -304,19 +304,16 @@ def error_from_response(response: httpx.Response, *, attempts: int) -> APIStatus
     return error
 
 
-class _KeyMask:
-    """Masks the API key the request of ``response`` carried wherever a server echoes it back
-    (an error message quoting the Authorization header), as sent, JSON-escaped (``\\/`` too)
-    or URL-encoded: the error's fields, reason phrase (the response's too), headers and body
-    then show ``[secure]``, as its str, repr, pickle and the CLI do; ``response``'s own
-    headers and content keep what came."""
+class KeyMask:
+    """Masks the API key ``request`` carried wherever a server echoes it back (an error
+    message quoting the Authorization header), as sent, JSON-escaped (``\\/`` too) or
+    URL-encoded: the error's fields, reason phrase (the response's too), headers and body then
+    show ``[secure]``, as its str, repr, pickle and the CLI do; the response's own headers and
+    content keep what came."""
 
-    def __init__(self, response: httpx.Response | None) -> None:
+    def __init__(self, request: httpx.Request | None) -> None:
         self._forms: tuple[str, ...] = ()
-        try:
-            sent = None if response is None else response.request.headers.get(AUTH_HEADER)
-        except RuntimeError:  # a response built without a request
-            sent = None
+        sent = None if request is None else request.headers.get(AUTH_HEADER)
         if sent is not None and sent.startswith(AUTH_PREFIX):
             key = sent[len(AUTH_PREFIX) :]
             # A key of a few characters is left: masking it would garble every word holding them.
@@ -326,6 +323,14 @@ class _KeyMask:
                 encoded += [_PERCENT.sub(lambda hit: hit.group().lower(), e) for e in encoded]
                 forms = (key, escaped, escaped.replace("/", "\\/"), *encoded)
                 self._forms = tuple(dict.fromkeys(forms))
+
+    @classmethod
+    def of(cls, response: httpx.Response | None) -> KeyMask:
+        """The mask of the request ``response`` answered."""
+        try:
+            return cls(None if response is None else response.request)
+        except RuntimeError:  # a response built without a request
+            return cls(None)
 
     def text(self, text: str) -> str:
         for form in self._forms:

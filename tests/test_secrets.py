@@ -343,3 +343,44 @@ async def test_a_key_echoed_escaped_or_in_the_reason_phrase_is_masked(echo: str)
     assert "[secure]" in shown
     for form in (SLASHED, "sk\\/live", "sk%2Flive"):
         assert form not in shown
+
+
+def echo_into_head(where: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
+    """A server quoting the request's Authorization line (its colon dropped) where an engine
+    refuses it and quotes it in its error: a header line, or a chunk's size line."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        line = next(line for line in head.split(b"\r\n") if line.lower().startswith(b"author"))
+        if where == "header-line":
+            writer.write(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n" + line.replace(b":", b"")
+            )
+            writer.write(b"\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + line + b"\r\n")
+        await writer.drain()
+        writer.close()
+
+    return answer
+
+
+@pytest.mark.parametrize("where", ["header-line", "chunk-size-line"])
+async def test_a_key_echoed_into_a_head_the_engine_refuses_is_masked(
+    transport: str, where: str
+) -> None:
+    """An engine quotes the line it refused in its error: the APIConnectionError, its message,
+    cause, traceback and pickle show ``[secure]`` where the server echoed the key."""
+    server = await asyncio.start_server(echo_into_head(where), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        client = NumbersClient(
+            SECRET, base_url=url, transport=cast(Transport, transport), max_retries=0
+        )
+        async with client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.search("US", limit=5)
+    finally:
+        server.close()
+    assert "[secure]" in str(caught.value)
+    assert [text for text in renderings(caught.value) if SECRET in text] == []

@@ -118,7 +118,7 @@ def test_a_refused_certificate_is_told_through_an_engine_s_compiled_frames(compi
         connect["connect"]()
     chain = list(own_chain(caught.value))
     assert [type(link) for link in chain] == [httpx.ConnectError, ssl.SSLCertVerificationError]
-    error = _connection_error(caught.value, attempts=1)
+    error = _connection_error(caught.value, 1, httpx.Request("GET", "https://api.example/"))
     assert isinstance(error, CertificateVerificationError)
 
 
