@@ -89,9 +89,17 @@ QUERY_MOST = 60_000
 
 
 def _not_a_filter(name: str) -> str:
-    """Why ``name`` was refused as a search's keyword: the filter it resembles (``areaCode``,
-    the API's name for ``area_code``) or the filters there are, and ``extra_query`` for the
-    API's parameters the client has no argument for."""
+    """Why ``name`` was refused as a search's keyword: a client option goes through
+    ``with_options``; else the filter it resembles (``areaCode``, the API's name for
+    ``area_code``) or the filters there are, and ``extra_query`` for the API's parameters the
+    client has no argument for."""
+    from ._client import ClientOptions  # here: _client imports this module
+
+    if name in ClientOptions.__annotations__:
+        return (
+            f"{check.shown(name)} is a client option, not a search argument: search through "
+            f"client.with_options({name}=...)"
+        )
     filters = list(SearchFilters.__annotations__)
     folded = {filter_.replace("_", ""): filter_ for filter_ in filters}
     like = folded.get(name.replace("_", "").lower())

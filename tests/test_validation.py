@@ -94,6 +94,21 @@ async def test_a_keyword_that_is_no_argument_names_the_one_meant(
     assert "extra_query" in str(caught.value)
 
 
+@pytest.mark.parametrize("option", ["page_concurrency", "deadline", "timeout"])
+async def test_a_client_option_given_to_search_names_with_options(
+    make_client: MakeClient, option: str
+) -> None:
+    """A client option passed to search() (the README shows iter_search(page_concurrency=)):
+    the error points to with_options, not to extra_query, which would send it to the API."""
+    client = make_client(lambda request: httpx.Response(500))
+    misplaced: dict[str, Any] = {option: 5}
+    with pytest.raises(InvalidRequestError) as caught:
+        await client.search("US", **misplaced)
+    assert caught.value.argument == option
+    assert f"client.with_options({option}=...)" in str(caught.value)
+    assert "extra_query" not in str(caught.value)
+
+
 @pytest.mark.parametrize(("argument", "kwargs"), [*INVALID_SEARCHES, *PARTLY_SHOWN])
 async def test_invalid_search_arguments_fail_before_any_request(
     make_client: MakeClient, argument: str, kwargs: dict[str, Any]
