@@ -97,7 +97,7 @@ class NumbersError(Exception):
     partial_numbers: list[AvailableNumber]
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(_encodable(message))
         self.partial_numbers = []
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -107,6 +107,14 @@ class NumbersError(Exception):
         if "response" in state:
             state["response"] = None
         return _rebuild, (type(self), self.args), state
+
+
+def _encodable(message: str) -> str:
+    """``message`` with each lone surrogate escaped (``\\ud800``, which a server's JSON may
+    carry): an error's text must go to a UTF-8 log or terminal; its fields keep what came."""
+    if message.isascii():
+        return message
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _rebuild(cls: type[NumbersError], args: tuple[Any, ...]) -> NumbersError:

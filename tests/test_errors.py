@@ -281,3 +281,19 @@ def test_every_public_error_derives_from_numbers_error() -> None:
     classes = [obj for obj in exported if isinstance(obj, type) and issubclass(obj, Exception)]
     assert len(classes) == 17
     assert all(issubclass(cls, NumbersError) for cls in classes)
+
+
+@pytest.mark.parametrize("status", [400, 402, 502])
+def test_a_lone_surrogate_in_an_error_body_leaves_a_message_any_log_can_write(
+    status: int,
+) -> None:
+    """JSON may carry a lone surrogate (``\\ud800``), which no UTF-8 log, file or terminal can
+    write: the message shows it escaped (a service's ``log.error("%s", error)`` lost the record
+    to a UnicodeEncodeError); the fields keep what the server sent, as numbers do."""
+    body = {"trackingId": "trk_\ud800", "error": {"code": "bad", "message": "upstream \udfff"}}
+    error = error_from_response(response(status, json.dumps(body).encode()), attempts=1)
+    str(error).encode("utf-8")  # it raised UnicodeEncodeError
+    assert "upstream \\udfff" in str(error)
+    assert "trk_\\ud800" in str(error)
+    assert (error.message, error.tracking_id) == ("upstream \udfff", "trk_\ud800")
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
