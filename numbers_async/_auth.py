@@ -7,7 +7,10 @@ header (``X-API-Key``) requests get headers whose repr masks that one too.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import NoReturn
+from urllib.parse import quote, quote_plus
 
 import httpx
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
@@ -16,6 +19,22 @@ KEY_HEADER = AUTH_HEADER.lower()
 # httpx's own Headers repr already masks these (httpx._models.SENSITIVE_HEADERS).
 _MASKED_BY_HTTPX = frozenset({"authorization", "proxy-authorization"})
 MASK_NEEDED = KEY_HEADER not in _MASKED_BY_HTTPX
+
+
+MASKED = "[secure]"
+_MASKED_KEY_MIN = 8  # characters
+_PERCENT = re.compile("%[0-9A-F]{2}")  # a percent-encoded byte, as quote() writes it
+
+
+def key_forms(key: str) -> tuple[str, ...]:
+    """How a server may echo ``key`` back: as sent, JSON-escaped (``\\/`` too) or URL-encoded;
+    none for a key of a few characters (masking it would garble every word holding them)."""
+    if len(key) < _MASKED_KEY_MIN:
+        return ()
+    escaped = json.dumps(key)[1:-1]
+    encoded = [quote(key, safe=""), quote(key), quote_plus(key)]  # as URLs carry it
+    encoded += [_PERCENT.sub(lambda hit: hit.group().lower(), e) for e in encoded]
+    return tuple(dict.fromkeys((key, escaped, escaped.replace("/", "\\/"), *encoded)))
 
 
 class Secret:

@@ -21,6 +21,7 @@ from ._auth import Secret, request_headers
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._budget import RetryBudget, RetryLedger
 from ._cycles import release_frames
+from ._engine_logs import mask_in_engine_logs
 from ._filters import SearchFilters
 from ._log import LogHooks
 from ._observed import ObservedPager
@@ -146,6 +147,7 @@ class NumbersClient:
         else:
             http_client = caller_http_client(http_client)
             options = {"headers": headers, "timeout": request_timeout}
+        mask_in_engine_logs(key, http_client)
         self._requester = Requester(
             http=http_client,
             base_url=url,

@@ -29,15 +29,14 @@ becomes ``None``: it holds the request, whose headers carry the API key.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus
 
 import httpx
 from numbers_api.spec_facts import AUTH_HEADER, AUTH_PREFIX
 
+from ._auth import MASKED, key_forms
 from ._retry_after import parse_retry_after
 from ._spec import ERROR_DETAIL_KEY, ERROR_TRACKING_KEY
 
@@ -320,17 +319,11 @@ class KeyMask:
     content keep what came."""
 
     def __init__(self, request: httpx.Request | None) -> None:
-        self._forms: tuple[str, ...] = ()
         sent = None if request is None else request.headers.get(AUTH_HEADER)
         if sent is not None and sent.startswith(AUTH_PREFIX):
-            key = sent[len(AUTH_PREFIX) :]
-            # A key of a few characters is left: masking it would garble every word holding them.
-            if len(key) >= _MASKED_KEY_MIN:
-                escaped = json.dumps(key)[1:-1]
-                encoded = [quote(key, safe=""), quote(key), quote_plus(key)]  # as URLs carry it
-                encoded += [_PERCENT.sub(lambda hit: hit.group().lower(), e) for e in encoded]
-                forms = (key, escaped, escaped.replace("/", "\\/"), *encoded)
-                self._forms = tuple(dict.fromkeys(forms))
+            self._forms = key_forms(sent[len(AUTH_PREFIX) :])
+        else:
+            self._forms = ()
 
     @classmethod
     def of(cls, response: httpx.Response | None) -> KeyMask:
@@ -342,7 +335,7 @@ class KeyMask:
 
     def text(self, text: str) -> str:
         for form in self._forms:
-            text = text.replace(form, _MASKED)
+            text = text.replace(form, MASKED)
         return text
 
     def field(self, text: str | None) -> str | None:
@@ -359,17 +352,12 @@ class KeyMask:
     def body(self, response: httpx.Response | None) -> bytes:
         content = (None if response is None else _content(response)) or b""
         for form in self._forms:
-            content = content.replace(form.encode(), _MASKED.encode())
+            content = content.replace(form.encode(), MASKED.encode())
         return content
 
     def headers(self, response: httpx.Response | None) -> ResponseHeaders:
         items = () if response is None else response.headers.multi_items()
         return ResponseHeaders((name, self.text(value)) for name, value in items)
-
-
-_MASKED = "[secure]"
-_MASKED_KEY_MIN = 8  # characters
-_PERCENT = re.compile("%[0-9A-F]{2}")  # a percent-encoded byte, as quote() writes it
 
 
 def _content(response: httpx.Response) -> bytes | None:

@@ -2,6 +2,7 @@
 response or request, its traceback, nor in the command line's output, on any error path."""
 
 import asyncio
+import gc
 import json
 import logging
 import pickle
@@ -14,7 +15,7 @@ import httpx
 import httpx2
 import pytest
 from cli_support import COMMAND, clean_env
-from helpers import SleepRecorder, on_uvloop
+from helpers import API_KEY, ENGINES, SleepRecorder, engine_client, on_uvloop, options_client
 from loopback import LoopbackServer, serve
 from secret_support import engine_errors_held, renderings
 
@@ -36,6 +37,7 @@ from numbers_async import (
     UnexpectedStatusError,
 )
 from numbers_async._auth import Secret
+from numbers_async._engine_logs import _FILTER, ENGINE_LOGGERS
 from numbers_async._transports import Transport
 
 SECRET = "sk_live_T0pS3cr3t_9f8e7d"
@@ -74,6 +76,14 @@ ECHOING: dict[str, Any] = {
 }
 
 
+# The key echoed into a response head: its reason phrase (httpx's INFO line and httpcore's
+# DEBUG trace quote it), a header line the parser refuses (quoted in its error).
+ECHOED_REASON = {"raw": b"HTTP/1.1 502 Bearer %s\r\nContent-Length: 0\r\n\r\n" % SECRET.encode()}
+ECHOED_BAD_LINE = {
+    "raw": b"HTTP/1.1 502 Bad\r\nContent-Length: 0\r\nAuthorization Bearer %s\r\n\r\n"
+    % SECRET.encode()
+}
+
 PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None]] = {
     "400": (["400"], {}, search_us, BadRequestError),
     "401": (["401"], {}, search_us, AuthenticationError),
@@ -85,6 +95,8 @@ PATHS: dict[str, tuple[list[str], dict[str, Any], Search, type[Exception] | None
     "echoed-400": (["400"], ECHOING, search_us, BadRequestError),
     "echoed-402": (["402"], ECHOING, search_us, PaymentRequiredError),
     "echoed-502": (["502", "502"], ECHOING, search_us, ProviderError),
+    "echoed-in-reason": (["raw", "raw"], ECHOED_REASON, search_us, ProviderError),
+    "echoed-in-refused-line": (["raw", "raw"], ECHOED_BAD_LINE, search_us, APIConnectionError),
     "503-then-ok": (["503"], {}, search_us, None),
     "504-retried-out": (["504", "504"], {}, search_us, UnexpectedStatusError),
     "520": (["520"], {}, search_us, UnexpectedStatusError),
@@ -384,3 +396,33 @@ async def test_a_key_echoed_into_a_head_the_engine_refuses_is_masked(
         server.close()
     assert "[secure]" in str(caught.value)
     assert [text for text in renderings(caught.value) if SECRET in text] == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_key_echoed_in_a_response_header_stays_out_of_the_engines_logs(
+    engine: str, logs: pytest.LogCaptureFixture
+) -> None:
+    """httpcore's DEBUG trace quotes a response head whole: a header echoing the key shows
+    ``[secure]`` there (and in the error's ``headers``), through a caller's client too."""
+    echo = [("x-echo", f"Bearer {API_KEY}".encode())]  # the key engine_client sends
+    async with serve(LoopbackServer(["400"], error_headers=echo)) as server:
+        client = engine_client(engine, server.base_url, max_retries=0)
+        async with client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.search("US", limit=5)
+        await options_client(client).aclose()
+    assert caught.value.headers["x-echo"] == "Bearer [secure]"
+    assert API_KEY not in logged(logs)
+    if engine in ("httpx", "caller-httpx"):
+        assert "x-echo" in logged(logs).lower()  # the head was traced, masked
+
+
+async def test_the_engines_log_filter_lets_a_key_go_with_its_client() -> None:
+    """The filter holds a key's forms only while the HTTP client sending it is alive."""
+    key = "sk_only_this_test_uses"
+    async with NumbersClient(key, base_url=REFUSED) as client:
+        assert any(key in forms for forms in _FILTER.forms.values())
+        assert all(_FILTER in logging.getLogger(name).filters for name in ENGINE_LOGGERS)
+    del client
+    gc.collect()
+    assert not any(key in forms for forms in _FILTER.forms.values())
