@@ -391,6 +391,23 @@ def test_an_error_s_text_cannot_forge_lines_or_drive_the_terminal() -> None:
     assert not any(line.startswith("  fix:") for line in result.stderr.splitlines())
 
 
+def test_numbers_log_records_are_escaped_as_error_reports_are() -> None:
+    """NUMBERS_LOG=warning: the retry line naming a 502's tracking id shows its ESC and BEL
+    escaped, as the error report would (it wrote them raw, for the terminal to run)."""
+    tracking_id = "trk\x1b[31mRED\x1b]0;pwned\x07"
+    body = {"trackingId": tracking_id, "error": {"code": "provider_error", "message": "x"}}
+    server = LoopbackServer(["502"], error_body=json.dumps(body).encode())
+    with server_in_a_thread(server):
+        result = run_cli("search", "US", "--limit", "2", "--base-url", server.base_url,
+                         "--api-key", "k", env=clean_env(NUMBERS_LOG="warning"))  # fmt: skip
+    assert result.returncode == 0
+    (line,) = result.stderr.splitlines()
+    assert " WARNING numbers-async: 502 on attempt 1 of 3 " in line
+    assert "(trackingId=trk\\x1b[31mRED\\x1b]0;pwned\\x07)" in line
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr
+
+
 @pytest.mark.parametrize("output", ["json", "ndjson"])
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
 def test_json_on_a_stdout_that_is_not_utf8_stays_json(output: str, encoding: str) -> None:

@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import csv
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -112,6 +113,18 @@ def printable(text: str) -> str:
     lone surrogate a server sent shown escaped, as ``repr()`` shows it (``\\x1b``, ``\\n``,
     ``\\u202e``, ``\\ud800``)."""
     return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log records as ``printable()`` shows text: one line each, nothing a terminal would run
+    (a retry line holds the tracking id a server sent)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self._inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(self._inner.format(record))
 
 
 def _cells(number: AvailableNumber) -> list[str]:
