@@ -33,6 +33,7 @@ from loopback import LoopbackServer, server_in_a_thread
 from numbers_async import AvailableNumber, to_json_dict
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import NUMBER_FIELDS
+from numbers_async.cli import _formats as formats
 from numbers_async.cli._formats import make_writer, printable
 
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
@@ -545,3 +546,37 @@ def test_table_columns_stay_aligned_past_wide_and_combining_characters() -> None
     # 26 after पुणे's four characters drawn in two columns.
     assert heading.index("REGION") == 24
     assert [row.index(" R") + 1 for row in rows] == [22, 25, 24, 24, 26]
+
+
+@pytest.mark.parametrize("output", ["csv", "table"])
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ({"amount": 1.5, "currency": "USD"}, '{"amount": 1.5, "currency": "USD"}'),
+        (True, "true"),
+        (False, "false"),
+        (None, "null"),
+        (2.5, "2.5"),
+        (["sms", "voice"], "sms,voice"),
+        (["sms", 3, True, {"a": 1}], 'sms,3,true,{"a": 1}'),
+    ],
+)
+def test_csv_and_table_cells_hold_json_text_for_objects_and_booleans(
+    output: str, value: object, cell: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field added to the spec holding an object, a boolean or null: its csv and table cell
+    is the JSON text --format json writes (they held Python's repr: {'amount': 1.5}, True);
+    strings and numbers as they are, lists comma-joined."""
+    monkeypatch.setattr(formats, "COLUMNS", (*formats.COLUMNS, "price"))
+    monkeypatch.setattr(formats, "TABLE_HEADINGS", (*formats.TABLE_HEADINGS, "PRICE"))
+    number = AvailableNumber(phone_number="+14155550100")
+    number.additional_properties["price"] = value
+    out = io.StringIO()
+    writer = make_writer(output, out)
+    writer.add(number)
+    writer.finish()
+    if output == "csv":
+        (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+        assert row["price"] == cell
+    else:
+        assert out.getvalue().splitlines()[1].endswith(f"  {cell}")

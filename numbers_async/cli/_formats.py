@@ -133,8 +133,16 @@ def _cells(number: AvailableNumber) -> list[str]:
     cells = []
     for name in COLUMNS:
         value = fields.get(name, "")
-        cells.append(",".join(map(str, value)) if isinstance(value, list) else str(value))
+        cells.append(",".join(map(_cell, value)) if isinstance(value, list) else _cell(value))
     return cells
+
+
+def _cell(value: object) -> str:
+    """One value's text: a string or number as it is, anything else (an object, true, null)
+    as --format json writes it, not as Python's repr."""
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 class TableWriter:
