@@ -580,3 +580,19 @@ def test_csv_and_table_cells_hold_json_text_for_objects_and_booleans(
         assert row["price"] == cell
     else:
         assert out.getvalue().splitlines()[1].endswith(f"  {cell}")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_table_columns_stay_aligned_on_a_stdout_that_is_not_utf8(encoding: str) -> None:
+    """On an ASCII or Latin-1 stdout, a character it cannot encode is written escaped (ô as
+    \\xf4, four characters): the column after it starts where the heading's does (widths were
+    measured on the text before escaping, shifting it three columns right)."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="backslashreplace")
+    writer = make_writer("table", stream)
+    for number, locality in enumerate(["Côte d'Azur", "東京", "Paris"]):
+        phone = f"+3310000000{number}"
+        writer.add(AvailableNumber(phone_number=phone, locality=locality, administrative_area="R"))
+    writer.finish()
+    heading, *rows = raw.getvalue().decode(encoding).splitlines()
+    assert {row.index("  R") + 2 for row in rows} == {heading.index("REGION")}

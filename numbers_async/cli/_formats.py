@@ -150,10 +150,12 @@ class TableWriter:
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self._encoding = getattr(out, "encoding", None)
         self._rows: list[list[str]] = [list(TABLE_HEADINGS)]
 
     def add(self, number: AvailableNumber) -> None:
-        self._rows.append([printable(cell) or "-" for cell in _cells(number)])
+        cells = (printable(cell) or "-" for cell in _cells(number))
+        self._rows.append([_as_written(cell, self._encoding) for cell in cells])
 
     def finish(self) -> None:
         shown = [[(cell, display_width(cell)) for cell in row] for row in self._rows]
@@ -164,6 +166,17 @@ class TableWriter:
             )
             self._out.write(line.rstrip() + "\n")
         self._out.flush()
+
+
+def _as_written(text: str, encoding: str | None) -> str:
+    """``text`` as a stream of ``encoding`` writes it, what it cannot encode escaped (ô as
+    ``\\xf4`` in ASCII): the table measures the columns on what the terminal will show."""
+    if encoding is None:
+        return text
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text
 
 
 def display_width(text: str) -> int:
