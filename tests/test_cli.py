@@ -461,6 +461,31 @@ def test_results_that_cannot_be_written_are_one_line_and_status_1(stdout: str) -
 
 
 @pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["US", "--sandbox", "--api-key", "x"], 2),  # bad usage
+        (["XX", "--sandbox"], 2),  # the API's 400
+        (["US", "--sandbox", "--limit", str(PAGE_MAX + 1)], 0),  # asks stderr for a bar
+    ],
+)
+def test_with_stderr_closed_the_exit_status_is_the_documented_one(
+    args: list[str], status: int
+) -> None:
+    """Started with stderr closed (`2>&-`): the status is what the run would give otherwise
+    (writing to the missing stderr failed with status 1, even on a search that succeeded)."""
+    result = subprocess.run(
+        [*COMMAND, "search", *args],
+        stdout=subprocess.DEVNULL,
+        timeout=TIMEOUT,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.close(2),
+        check=False,
+    )
+    assert result.returncode == status
+
+
+@pytest.mark.parametrize(
     "char",
     [
         *"\u202e\u202a\u2066\u2069\u200b\u200f\u2028\u2029\ufeff",

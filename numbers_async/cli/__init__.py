@@ -29,11 +29,13 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    if sys.stderr is None:  # started with stderr closed (`2>&-`): its messages are dropped,
+        # the exit statuses still hold (writing them to None failed with status 1)
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open for the process)
     args = build_parser().parse_args(argv)
     _escape_log()
     if sys.stdout is None:  # started with stdout closed (`>&-`)
-        if sys.stderr is not None:
-            print("numbers-async: error: stdout is closed", file=sys.stderr)
+        print("numbers-async: error: stdout is closed", file=sys.stderr)
         return API_ERROR
     try:
         if args.command == "sandbox":
