@@ -31,7 +31,8 @@ def configure_from_env(value: str | None) -> logging.Handler | None:
     return handler
 
 
-configure_from_env(os.environ.get("NUMBERS_LOG"))
+# The handler NUMBERS_LOG added, if any: the command line escapes what it writes.
+ENV_HANDLER = configure_from_env(os.environ.get("NUMBERS_LOG"))
 
 
 class LogHooks(Hooks):

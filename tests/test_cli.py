@@ -33,6 +33,7 @@ from loopback import LoopbackServer, server_in_a_thread
 from numbers_async import AvailableNumber, to_json_dict
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._spec import NUMBER_FIELDS
+from numbers_async.cli import _formats as formats
 from numbers_async.cli._formats import make_writer, printable
 
 SECRET_KEY = "sk_live_do_not_print_4f9a2b"
@@ -391,6 +392,23 @@ def test_an_error_s_text_cannot_forge_lines_or_drive_the_terminal() -> None:
     assert not any(line.startswith("  fix:") for line in result.stderr.splitlines())
 
 
+def test_numbers_log_records_are_escaped_as_error_reports_are() -> None:
+    """NUMBERS_LOG=warning: the retry line naming a 502's tracking id shows its ESC and BEL
+    escaped, as the error report would (it wrote them raw, for the terminal to run)."""
+    tracking_id = "trk\x1b[31mRED\x1b]0;pwned\x07"
+    body = {"trackingId": tracking_id, "error": {"code": "provider_error", "message": "x"}}
+    server = LoopbackServer(["502"], error_body=json.dumps(body).encode())
+    with server_in_a_thread(server):
+        result = run_cli("search", "US", "--limit", "2", "--base-url", server.base_url,
+                         "--api-key", "k", env=clean_env(NUMBERS_LOG="warning"))  # fmt: skip
+    assert result.returncode == 0
+    (line,) = result.stderr.splitlines()
+    assert " WARNING numbers-async: 502 on attempt 1 of 3 " in line
+    assert "(trackingId=trk\\x1b[31mRED\\x1b]0;pwned\\x07)" in line
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr
+
+
 @pytest.mark.parametrize("output", ["json", "ndjson"])
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
 def test_json_on_a_stdout_that_is_not_utf8_stays_json(output: str, encoding: str) -> None:
@@ -440,6 +458,31 @@ def test_results_that_cannot_be_written_are_one_line_and_status_1(stdout: str) -
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("numbers-async: error: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["US", "--sandbox", "--api-key", "x"], 2),  # bad usage
+        (["XX", "--sandbox"], 2),  # the API's 400
+        (["US", "--sandbox", "--limit", str(PAGE_MAX + 1)], 0),  # asks stderr for a bar
+    ],
+)
+def test_with_stderr_closed_the_exit_status_is_the_documented_one(
+    args: list[str], status: int
+) -> None:
+    """Started with stderr closed (`2>&-`): the status is what the run would give otherwise
+    (writing to the missing stderr failed with status 1, even on a search that succeeded)."""
+    result = subprocess.run(
+        [*COMMAND, "search", *args],
+        stdout=subprocess.DEVNULL,
+        timeout=TIMEOUT,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: os.close(2),
+        check=False,
+    )
+    assert result.returncode == status
 
 
 @pytest.mark.parametrize(
@@ -528,3 +571,53 @@ def test_table_columns_stay_aligned_past_wide_and_combining_characters() -> None
     # 26 after पुणे's four characters drawn in two columns.
     assert heading.index("REGION") == 24
     assert [row.index(" R") + 1 for row in rows] == [22, 25, 24, 24, 26]
+
+
+@pytest.mark.parametrize("output", ["csv", "table"])
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ({"amount": 1.5, "currency": "USD"}, '{"amount": 1.5, "currency": "USD"}'),
+        (True, "true"),
+        (False, "false"),
+        (None, "null"),
+        (2.5, "2.5"),
+        (["sms", "voice"], "sms,voice"),
+        (["sms", 3, True, {"a": 1}], 'sms,3,true,{"a": 1}'),
+    ],
+)
+def test_csv_and_table_cells_hold_json_text_for_objects_and_booleans(
+    output: str, value: object, cell: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field added to the spec holding an object, a boolean or null: its csv and table cell
+    is the JSON text --format json writes (they held Python's repr: {'amount': 1.5}, True);
+    strings and numbers as they are, lists comma-joined."""
+    monkeypatch.setattr(formats, "COLUMNS", (*formats.COLUMNS, "price"))
+    monkeypatch.setattr(formats, "TABLE_HEADINGS", (*formats.TABLE_HEADINGS, "PRICE"))
+    number = AvailableNumber(phone_number="+14155550100")
+    number.additional_properties["price"] = value
+    out = io.StringIO()
+    writer = make_writer(output, out)
+    writer.add(number)
+    writer.finish()
+    if output == "csv":
+        (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+        assert row["price"] == cell
+    else:
+        assert out.getvalue().splitlines()[1].endswith(f"  {cell}")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_table_columns_stay_aligned_on_a_stdout_that_is_not_utf8(encoding: str) -> None:
+    """On an ASCII or Latin-1 stdout, a character it cannot encode is written escaped (ô as
+    \\xf4, four characters): the column after it starts where the heading's does (widths were
+    measured on the text before escaping, shifting it three columns right)."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="backslashreplace")
+    writer = make_writer("table", stream)
+    for number, locality in enumerate(["Côte d'Azur", "東京", "Paris"]):
+        phone = f"+3310000000{number}"
+        writer.add(AvailableNumber(phone_number=phone, locality=locality, administrative_area="R"))
+    writer.finish()
+    heading, *rows = raw.getvalue().decode(encoding).splitlines()
+    assert {row.index("  R") + 2 for row in rows} == {heading.index("REGION")}

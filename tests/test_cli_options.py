@@ -122,6 +122,24 @@ def test_an_invalid_feature_is_named_once() -> None:
     assert "features: features" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--apikey=sk_live_SECRETKEY123456"], "--apikey"),
+        (["--apikey", "sk_live_SECRETKEY123456"], "--apikey, 1 value"),
+        (["-ksk_live_SECRETKEY123456"], "-k"),
+        (["sk_live_SECRETKEY123456", "sk_live_SECRETKEY123456"], "2 values"),
+    ],
+)
+def test_unknown_arguments_are_named_without_their_values(args: list[str], named: str) -> None:
+    """A mistyped option carrying the key: status 2, the unknown options named, the values
+    only counted (argparse repeated them: "unrecognized arguments: --apikey=sk_live_...")."""
+    result = run_main("search", "US", *args)
+    assert result.returncode == USAGE_ERROR
+    assert result.stderr.endswith(f"error: unrecognized arguments: {named} (values not repeated)\n")
+    assert "SECRET" not in result.stderr
+
+
 def test_help_lists_the_feature_names_and_the_exit_statuses() -> None:
     """search --help names every feature and every exit status; the names are the sandbox's."""
     result = run_main("search", "--help")

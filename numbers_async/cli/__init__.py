@@ -18,19 +18,24 @@ import os
 import sys
 from collections.abc import Sequence
 
+from numbers_async._log import ENV_HANDLER
+
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
 from ._extras import MissingExtraError
-from ._formats import OutputError
+from ._formats import OutputError, PrintableFormatter
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    if sys.stderr is None:  # started with stderr closed (`2>&-`): its messages are dropped,
+        # the exit statuses still hold (writing them to None failed with status 1)
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open for the process)
     args = build_parser().parse_args(argv)
+    _escape_log()
     if sys.stdout is None:  # started with stdout closed (`>&-`)
-        if sys.stderr is not None:
-            print("numbers-async: error: stdout is closed", file=sys.stderr)
+        print("numbers-async: error: stdout is closed", file=sys.stderr)
         return API_ERROR
     try:
         if args.command == "sandbox":
@@ -58,6 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a file it needs (SSL_CERT_FILE naming none, say)
         print(f"numbers-async: error: {error}", file=sys.stderr)
         return API_ERROR
+
+
+def _escape_log() -> None:
+    """NUMBERS_LOG's records escaped as error reports are: the server's text must not drive
+    the terminal in a retry line either."""
+    handler = ENV_HANDLER
+    if handler is not None and not isinstance(handler.formatter, PrintableFormatter):
+        handler.setFormatter(PrintableFormatter(handler.formatter))
 
 
 def _discard_stdout() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from numbers_async import InvalidRequestError, NumbersClient, SearchFilters, __version__
 from numbers_async import _validation as check
@@ -58,9 +58,34 @@ def filter_option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that names the arguments it does not know without repeating their
+    values: a mistyped ``--apikey=KEY`` printed the key."""
+
+    def parse_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            self.error(f"unrecognized arguments: {_unrecognized(unknown)}")
+        return parsed
+
+
+def _unrecognized(arguments: list[str]) -> str:
+    """The options among ``arguments`` (``--apikey`` of ``--apikey=KEY``, ``-k`` of ``-kKEY``)
+    and how many values there are besides."""
+    options = [
+        argument.split("=", 1)[0] if argument.startswith("--") else argument[:2]
+        for argument in arguments
+        if len(argument) > 1 and argument[0] == "-" and not argument[1].isdigit()
+    ]
+    values = len(arguments) - len(options)
+    if values:
+        options.append(f"{values} value{'s' if values > 1 else ''}")
+    return f"{', '.join(options)} (values not repeated)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``numbers-async``: ``search`` and ``sandbox`` subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="numbers-async",
         description="Search available phone numbers, or serve the offline sandbox API.",
         epilog=EXIT_STATUSES,

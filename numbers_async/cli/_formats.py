@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import csv
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -114,14 +115,34 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log records as ``printable()`` shows text: one line each, nothing a terminal would run
+    (a retry line holds the tracking id a server sent)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self._inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(self._inner.format(record))
+
+
 def _cells(number: AvailableNumber) -> list[str]:
     """The text of each column for one number; absent fields are empty, lists comma-joined."""
     fields = number.to_dict()
     cells = []
     for name in COLUMNS:
         value = fields.get(name, "")
-        cells.append(",".join(map(str, value)) if isinstance(value, list) else str(value))
+        cells.append(",".join(map(_cell, value)) if isinstance(value, list) else _cell(value))
     return cells
+
+
+def _cell(value: object) -> str:
+    """One value's text: a string or number as it is, anything else (an object, true, null)
+    as --format json writes it, not as Python's repr."""
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 class TableWriter:
@@ -129,10 +150,12 @@ class TableWriter:
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
+        self._encoding = getattr(out, "encoding", None)
         self._rows: list[list[str]] = [list(TABLE_HEADINGS)]
 
     def add(self, number: AvailableNumber) -> None:
-        self._rows.append([printable(cell) or "-" for cell in _cells(number)])
+        cells = (printable(cell) or "-" for cell in _cells(number))
+        self._rows.append([_as_written(cell, self._encoding) for cell in cells])
 
     def finish(self) -> None:
         shown = [[(cell, display_width(cell)) for cell in row] for row in self._rows]
@@ -143,6 +166,17 @@ class TableWriter:
             )
             self._out.write(line.rstrip() + "\n")
         self._out.flush()
+
+
+def _as_written(text: str, encoding: str | None) -> str:
+    """``text`` as a stream of ``encoding`` writes it, what it cannot encode escaped (ô as
+    ``\\xf4`` in ASCII): the table measures the columns on what the terminal will show."""
+    if encoding is None:
+        return text
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text
 
 
 def display_width(text: str) -> int:
