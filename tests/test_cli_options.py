@@ -140,6 +140,15 @@ def test_unknown_arguments_are_named_without_their_values(args: list[str], named
     assert "SECRET" not in result.stderr
 
 
+def test_an_ambiguous_abbreviation_is_named_without_its_value() -> None:
+    """``--a=KEY`` could be --area-code or --api-key: status 2, the abbreviation and what it
+    could match named, the value not repeated (argparse's message quoted ``--a=KEY``)."""
+    result = run_main("search", "US", "--a=sk_live_SECRETKEY123456")
+    assert result.returncode == USAGE_ERROR
+    assert "error: ambiguous option: --a could match --area-code, --api-key" in result.stderr
+    assert "SECRET" not in result.stderr
+
+
 def test_help_lists_the_feature_names_and_the_exit_statuses() -> None:
     """search --help names every feature and every exit status; the names are the sandbox's."""
     result = run_main("search", "--help")

@@ -6,7 +6,7 @@ import argparse
 import inspect
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from numbers_async import InvalidRequestError, NumbersClient, SearchFilters, __version__
 from numbers_async import _validation as check
@@ -59,14 +59,22 @@ def filter_option(name: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that names the arguments it does not know without repeating their
-    values: a mistyped ``--apikey=KEY`` printed the key."""
+    """An ArgumentParser that names the arguments it does not know or cannot tell apart
+    without repeating their values: a mistyped ``--apikey=KEY`` or an abbreviated ``--a=KEY``
+    printed the key."""
 
     def parse_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
         parsed, unknown = self.parse_known_args(args, namespace)
         if unknown:
             self.error(f"unrecognized arguments: {_unrecognized(unknown)}")
         return parsed
+
+    def error(self, message: str) -> NoReturn:
+        ambiguous = "ambiguous option: "  # argparse's words, then "--a=VALUE could match ..."
+        if message.startswith(ambiguous) and " could match " in message:
+            option, _, matches = message.removeprefix(ambiguous).rpartition(" could match ")
+            message = f"{ambiguous}{option.split('=', 1)[0]} could match {matches}"
+        super().error(message)
 
 
 def _unrecognized(arguments: list[str]) -> str:
