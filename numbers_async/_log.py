@@ -65,7 +65,7 @@ class LogHooks(Hooks):
             describe(retry.attempt),
             retry.attempt.number,
             retry.max_retries + 1,
-            f" (trackingId={tracking_id})" if tracking_id else "",
+            f" (trackingId={escaped(tracking_id)})" if tracking_id else "",
             retry.delay,
         )
 
@@ -84,6 +84,12 @@ class LogHooks(Hooks):
                 search.attempts,
                 outcome,
             )
+
+
+def escaped(text: str) -> str:
+    """A server's text in a log line: a control character (or a lone surrogate) escaped as
+    ``repr`` shows it (``\\x1b``), so a log written to a terminal never drives it."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def describe(attempt: AttemptInfo) -> str:

@@ -385,6 +385,22 @@ async def test_each_retry_is_logged_as_warning_without_the_key(
     assert API_KEY not in caplog.text
 
 
+async def test_a_tracking_id_in_the_retry_log_is_escaped(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tracking id holding terminal control sequences is logged escaped: NUMBERS_LOG's stderr
+    handler would have sent them to the terminal."""
+    responses = [
+        httpx.Response(502, json=seed_error(tracking_id="trk\x1b]0;pwned\x07")),
+        httpx.Response(200, json=OK),
+    ]
+    client = make_client(lambda request: responses.pop(0), retry_initial_delay=0)
+    with caplog.at_level(logging.WARNING, logger="numbers_async"):
+        await client.search("US")
+    (record,) = caplog.records
+    assert "(trackingId=trk\\x1b]0;pwned\\x07)" in record.getMessage()
+
+
 async def test_cancellation_during_backoff_raises_and_sends_nothing_more(
     make_client: MakeClient,
 ) -> None:
