@@ -4,20 +4,24 @@ API's 400, a bad environment variable, --help, and Ctrl+C keeping what was found
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import os
 import pty
 import select
 import signal
+import subprocess
 import time
 
 import pytest
 from cli_support import COMMAND, TIMEOUT, clean_env, run_main
+from helpers import until
 from loopback import LoopbackServer, serve
 
 from numbers_async import NumbersClient, RetryPolicy
 from numbers_async.cli._args import API_ERROR, FEATURE_NAMES, INTERRUPTED, SUCCESS, USAGE_ERROR
+from numbers_async.cli._interrupt import SAME_PRESS
 from numbers_async.sandbox import FEATURES
 
 CLIENT_DEFAULTS = inspect.signature(NumbersClient).parameters
@@ -227,3 +231,65 @@ async def test_ctrl_c_clears_the_progress_bar_and_prints_what_was_found(output: 
         assert len(json.loads(out)) == 50
     else:
         assert len(out.decode().splitlines()) == 1 + 50
+
+
+async def test_presses_of_ctrl_c_in_a_row_still_write_what_was_found() -> None:
+    """Ctrl+C pressed ten times in 20 ms is one press: the table of the numbers found is
+    written, stderr says so, exit 130, no traceback (asyncio.run's handler raised
+    KeyboardInterrupt at the second, wherever the code was: in its shutdown, a traceback and
+    no table)."""
+    async with serve(LoopbackServer(["ok"], default="stall")) as server:
+        process = await asyncio.create_subprocess_exec(
+            *COMMAND,
+            *("search", "US", "--limit", "300"),
+            *("--base-url", server.base_url, "--api-key", "k"),
+            env=clean_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert await until(lambda: server.requests > 1, within=TIMEOUT)  # pages stall
+            for _ in range(10):  # apart: signals sent at once arrive as one
+                with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                    process.send_signal(signal.SIGINT)
+                await asyncio.sleep(0.002)
+            async with asyncio.timeout(TIMEOUT):
+                out, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == INTERRUPTED
+    assert "Traceback" not in err.decode()
+    assert "numbers-async: interrupted" in err.decode()
+    assert "50 numbers were found before the interruption" in err.decode()
+    assert len(out.decode().splitlines()) == 1 + 50
+
+
+async def test_a_later_ctrl_c_quits_at_once_while_writing_blocks() -> None:
+    """A press more than SAME_PRESS after the first ends the process at once (status 130),
+    even when writing what was found blocks: a table of 3,000 numbers on a pipe nobody reads."""
+    async with serve(LoopbackServer([], default="ok")) as server:
+        process = subprocess.Popen(  # noqa: ASYNC220 (a pipe asyncio would drain)
+            [*COMMAND, "search", "US", "--limit", "3000"],
+            env={**clean_env(), "NUMBERS_BASE_URL": server.base_url, "NUMBERS_API_KEY": "k"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,  # never read: the table's write fills the pipe and blocks
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert await until(lambda: server.requests >= 3000 // 50, within=TIMEOUT)
+            await asyncio.sleep(0.3)  # the table is being written, blocked
+            process.send_signal(signal.SIGINT)
+            await asyncio.sleep(SAME_PRESS + 0.2)
+            assert process.poll() is None  # still blocked: the first press waits for the write
+            process.send_signal(signal.SIGINT)
+            assert await until(lambda: process.poll() is not None, within=TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
+    assert process.returncode == INTERRUPTED

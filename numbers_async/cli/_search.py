@@ -8,6 +8,7 @@ import io
 import os
 import sys
 import warnings
+from collections.abc import Coroutine
 from contextlib import aclosing
 from typing import Any, TextIO
 
@@ -28,6 +29,7 @@ from numbers_async._transports import ENVIRONMENT
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
 from ._extras import load
 from ._formats import STREAMED, make_writer, printable
+from ._interrupt import ctrl_c_cancels
 from ._progress import ProgressBar
 
 # The command's name for each argument the library may reject.
@@ -72,9 +74,17 @@ def run_search(args: argparse.Namespace) -> int:
     except UsageError as error:
         return _usage_error(error, sys.stderr)
     try:
-        return asyncio.run(_search(client, args, sys.stdout, sys.stderr))
-    except KeyboardInterrupt:  # _search has written what it found and said so
+        return asyncio.run(_interruptible(_search(client, args, sys.stdout, sys.stderr)))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # _search wrote what it found, said so
         return INTERRUPTED
+
+
+async def _interruptible(search: Coroutine[Any, Any, int]) -> int:
+    """``search``, stopped by Ctrl+C as ``ctrl_c_cancels`` says."""
+    task = asyncio.current_task()
+    assert task is not None
+    with ctrl_c_cancels(task):
+        return await search
 
 
 def _escape_unencodable(stream: TextIO) -> None:
