@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 from cli_support import COMMAND, TIMEOUT, clean_env, run_main
@@ -29,8 +30,13 @@ DEFAULT_TIMEOUT = CLIENT_DEFAULTS["timeout"].default
 ATTEMPTS = RetryPolicy().max_retries + 1  # the default policy: the first try and its retries
 
 
-async def run_against(server: LoopbackServer, *args: str) -> tuple[int, str, str, float]:
-    """``numbers-async search US args...`` against ``server``: (status, stdout, stderr, seconds)."""
+async def run_against(
+    server: LoopbackServer,
+    *args: str,
+    meanwhile: Callable[[asyncio.subprocess.Process], Awaitable[None]] | None = None,
+) -> tuple[int, str, str, float]:
+    """``numbers-async search US args...`` against ``server``: (status, stdout, stderr, seconds);
+    ``meanwhile`` runs once it has started (to signal it, say)."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *COMMAND,
@@ -42,6 +48,8 @@ async def run_against(server: LoopbackServer, *args: str) -> tuple[int, str, str
     )
     try:
         async with asyncio.timeout(TIMEOUT):
+            if meanwhile is not None:
+                await meanwhile(process)
             out, err = await process.communicate()
     finally:
         if process.returncode is None:
@@ -237,34 +245,22 @@ async def test_presses_of_ctrl_c_in_a_row_still_write_what_was_found() -> None:
     """Ctrl+C pressed ten times in 20 ms is one press: the table of the numbers found is
     written, stderr says so, exit 130, no traceback (asyncio.run's handler raised
     KeyboardInterrupt at the second, wherever the code was: in its shutdown, a traceback and
-    no table)."""
+    no table; or the process ended by SIGINT, status -2)."""
     async with serve(LoopbackServer(["ok"], default="stall")) as server:
-        process = await asyncio.create_subprocess_exec(
-            *COMMAND,
-            *("search", "US", "--limit", "300"),
-            *("--base-url", server.base_url, "--api-key", "k"),
-            env=clean_env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
+
+        async def press(process: asyncio.subprocess.Process) -> None:
             assert await until(lambda: server.requests > 1, within=TIMEOUT)  # pages stall
             for _ in range(10):  # apart: signals sent at once arrive as one
                 with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
                     process.send_signal(signal.SIGINT)
                 await asyncio.sleep(0.002)
-            async with asyncio.timeout(TIMEOUT):
-                out, err = await process.communicate()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert process.returncode == INTERRUPTED
-    assert "Traceback" not in err.decode()
-    assert "numbers-async: interrupted" in err.decode()
-    assert "50 numbers were found before the interruption" in err.decode()
-    assert len(out.decode().splitlines()) == 1 + 50
+
+        status, out, err, _ = await run_against(server, "--limit", "300", meanwhile=press)
+    assert status == INTERRUPTED
+    assert "Traceback" not in err
+    assert "numbers-async: interrupted" in err
+    assert "50 numbers were found before the interruption" in err
+    assert len(out.splitlines()) == 1 + 50
 
 
 async def test_a_later_ctrl_c_quits_at_once_while_writing_blocks() -> None:
