@@ -50,23 +50,23 @@ async def read_limited(response: httpx.Response, limit: int | None) -> None:
             for start in range(0, len(raw), step):
                 part = decoder.decode(raw[start : start + step] if sliced else raw)
                 size += len(part)
+                parts.append(part)
                 if limit is not None and size > limit:
                     raise _too_large(response, limit, parts)
-                parts.append(part)
     except (httpx.TransportError, asyncio.CancelledError):  # cut short, or stalled past a
         if not response.is_success:  # timeout: an error status keeps what came, to be read from
             response._content = b"".join(parts)
         raise
-    part = decoder.flush()
-    if limit is not None and size + len(part) > limit:
+    parts.append(decoder.flush())
+    if limit is not None and size + len(parts[-1]) > limit:
         raise _too_large(response, limit, parts)
-    parts.append(part)
     response._content = b"".join(parts)  # what aread() sets: .content and .json() read it
 
 
 def _too_large(response: httpx.Response, limit: int, parts: list[bytes]) -> BodyTooLarge:
-    """The error; an error status keeps the body's first ``limit`` bytes at most as its
-    content, to be read from (a 2xx's would only be refused: no copy is made)."""
+    """The error; an error status keeps the body's first ``limit`` bytes as its content, to
+    be read from, the same on every engine however it cut the body in chunks (a 2xx's would
+    only be refused: no copy is made)."""
     if not response.is_success:
-        response._content = b"".join(parts)
+        response._content = b"".join(parts)[:limit]
     return BodyTooLarge(response, limit)

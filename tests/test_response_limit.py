@@ -19,6 +19,7 @@ from typing import Any, cast
 import httpx
 import pytest
 from helpers import API_KEY, SleepRecorder
+from loopback import LoopbackServer, serve
 
 from numbers_async import (
     APIStatusError,
@@ -224,7 +225,29 @@ async def test_an_oversize_error_body_keeps_its_status_class(
     with pytest.raises(cls) as caught:
         await make_client(handler, max_response_bytes=999).search("US", limit=1)
     assert caught.value.status_code == status
+    assert (caught.value.tracking_id, len(caught.value.body)) == ("trk_big", 999)
     assert len(calls) == (3 if status == 502 else 1)
+
+
+async def test_an_oversize_error_body_keeps_the_same_first_bytes_on_every_engine(
+    transport: str,
+) -> None:
+    """A 400 whose body passes the limit keeps exactly its first max_response_bytes as
+    ``body``, whatever chunks the engine read it in (aiohttp kept 1,042,357 bytes of a 2 MB
+    body, httpx 1,009,589: what came before the chunk that crossed the limit)."""
+    body = b'{"trackingId": "trk_big", "error": {"code": "x"}}'.ljust(300_000)
+    async with serve(LoopbackServer(["400"], error_body=body)) as server:
+        client = NumbersClient(
+            API_KEY,
+            base_url=server.base_url,
+            transport=cast(Transport, transport),
+            max_response_bytes=100_000,
+        )
+        async with client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.search("US", limit=1)
+    assert caught.value.body == body[:100_000]
+    assert caught.value.tracking_id == "trk_big"
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "1048576", float("inf")])
