@@ -93,3 +93,29 @@ class Growing(RandomSample):
         start = len(self.numbers)
         self.numbers += [phone(index) for index in range(start, start + self.per_answer)]
         return numbers
+
+
+class Slips(RandomSample):
+    """Samples at random, but its second answer is empty and every fifth one a number short (a
+    provider's slips: a page of 49, or none once, from an inventory far larger)."""
+
+    def answer(self, limit: int) -> list[str]:
+        numbers = super().answer(limit)
+        count = len(self.limits)
+        if count == 2:
+            return []
+        return numbers[:-1] if count % 5 == 0 else numbers
+
+
+class BoughtOut(RandomSample):
+    """Samples at random until ``after`` answers, then from the ``left`` numbers others did not
+    buy meanwhile."""
+
+    def __init__(self, size: int, after: int, left: int, seed: int = 0) -> None:
+        super().__init__(size, seed)
+        self.after, self.left = after, left
+
+    def answer(self, limit: int) -> list[str]:
+        if len(self.limits) == self.after + 1:
+            self.numbers = self.numbers[: self.left]
+        return super().answer(limit)

@@ -67,14 +67,16 @@ async def test_result_keeps_request_order_when_pages_finish_out_of_order(
     assert len(numbers) == 400
 
 
-async def test_short_page_stops_and_cancels_pages_in_flight(make_client: MakeClient) -> None:
-    """A short page ends the search; later pages in flight are cancelled, their numbers unused."""
-    server = SlowServer(delay=lambda index: 0.001 if index < 3 else 0.5)
+async def test_short_pages_stop_and_cancel_pages_in_flight(make_client: MakeClient) -> None:
+    """Two short pages in a row end the search; later pages in flight are cancelled, their
+    numbers unused."""
+    server = SlowServer(delay=lambda index: 0.001 if index < 4 else 0.5)
     server.short_after = 2
     numbers = await make_client(server, page_concurrency=5).search("US", limit=1000)
-    assert len(numbers) == PAGE_MAX + PAGE_MAX + 3
+    assert len(numbers) == PAGE_MAX + PAGE_MAX + 3 + 3
+    assert numbers.stop_reason == "short_page"
     assert server.in_flight == 0  # the slow requests were cancelled, not awaited
-    assert server.finished == 3
+    assert server.finished == 4
 
 
 async def test_failed_page_cancels_the_others_and_carries_partial_numbers(

@@ -4,6 +4,7 @@ inventory at random, one repeating itself), over real loopback sockets on every 
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 import random
 import statistics
@@ -12,12 +13,14 @@ from typing import Any, cast
 import pytest
 from helpers import API_KEY
 from inventories import (
+    BoughtOut,
     FeaturedFirst,
     Growing,
     IgnoresLimit,
     Inventory,
     RandomSample,
     Repeating,
+    Slips,
     Trickle,
 )
 from loopback import LoopbackServer, serve
@@ -120,8 +123,19 @@ async def test_a_small_random_inventory_is_collected_and_reported_exhausted(
         (IgnoresLimit(), 7, 7, 1, "limit"),
         (FeaturedFirst(30, 100_000), 1000, 1000, 55, "limit"),
         (Growing(500, per_answer=20), 2000, 2000, 130, "limit"),
+        (Slips(100_000), 1000, 1000, page_bound(1000) + 5, "limit"),
+        (BoughtOut(100_000, after=3, left=30), 1000, None, 5 + 4, "short_page"),
     ],
-    ids=["repeats-first-50", "trickle", "inventory-of-30", "ignores-limit", "featured", "growing"],
+    ids=[
+        "repeats-first-50",
+        "trickle",
+        "inventory-of-30",
+        "ignores-limit",
+        "featured",
+        "growing",
+        "slips",
+        "bought-out",
+    ],
 )
 async def test_servers_that_repeat_or_misbehave(
     transport: str,
@@ -135,8 +149,11 @@ async def test_servers_that_repeat_or_misbehave(
     single new number per page is no progress (within 30); an inventory of 30 is one request;
     a server ignoring `limit` never pushes the result past it. One listing the same 30 numbers
     first on every page (20 new ones each), or whose inventory grows as it is searched, still
-    gives the whole `limit`: its pages keep bringing new numbers. Every request asks 1 to 50
-    (the spec's maximum)."""
+    gives the whole `limit`: its pages keep bringing new numbers. So does one slipping now and
+    then (an empty page, a page of 49: it ended searches "exhausted" at 50 or 99 numbers);
+    one whose inventory is bought out under the search ends after two short pages in a row.
+    Every request asks 1 to 50 (the spec's maximum)."""
+    inventory = copy.deepcopy(inventory)  # as new: the parameter is shared by every transport
     async with (
         serve(LoopbackServer(inventory=inventory)) as server,
         client_for(server, transport) as client,

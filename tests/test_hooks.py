@@ -68,11 +68,12 @@ class Recorder(Hooks):
 async def test_hooks_see_every_attempt_of_a_search_with_one_retry(
     make_client: MakeClient,
 ) -> None:
-    """A 60-number search whose first page gets a 502 then a 200, and a short second page."""
+    """A 60-number search whose first page gets a 502 then a 200, then two short pages."""
     responses = [
         httpx.Response(502, json=seed_error(), headers={"Retry-After": "1"}),
         httpx.Response(200, json=PAGE),
         httpx.Response(200, json=numbers_body(["+14155559999"])),
+        httpx.Response(200, json=numbers_body([])),
     ]
     recorder = Recorder()
     client = make_client(lambda request: responses.pop(0), hooks=[recorder])
@@ -87,7 +88,9 @@ async def test_hooks_see_every_attempt_of_a_search_with_one_retry(
         ("ended", 2, 200, None),
         ("sent", 1, "GET", "/numbers/available"),
         ("ended", 1, 200, None),
-        ("finished", 51, 2, 2, 3, True, "short_page", None),
+        ("sent", 1, "GET", "/numbers/available"),
+        ("ended", 1, 200, None),
+        ("finished", 51, 3, 3, 4, True, "short_page", None),
     ]
 
 

@@ -102,8 +102,24 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
         (120, MIN_NEW_SHARE, [FULL_NEW, FULL_NEW, (50, 50, 50, 50, 20)], [None, None, "limit"]),
         # a short first page: the inventory is smaller than a page
         (100, MIN_NEW_SHARE, [(50, 30, 30, 30, 30)], ["short_page"]),
-        # a short later page, duplicates counted in what was returned
-        (500, MIN_NEW_SHARE, [FULL_NEW, (50, 49, 45, 0, 0)], [None, "short_page"]),
+        # a short later page of new numbers after full ones is a server's slip: it goes on
+        (500, MIN_NEW_SHARE, [FULL_NEW, (50, 49, 49, 49, 49), FULL_NEW], [None] * 3),
+        # a second short page in a row ends it, duplicates counted in what was returned
+        (
+            500,
+            MIN_NEW_SHARE,
+            [FULL_NEW, (50, 30, 30, 30, 30), (50, 49, 45, 10, 10)],
+            [None, None, "short_page"],
+        ),
+        # an empty page after full ones, then another
+        (
+            500,
+            MIN_NEW_SHARE,
+            [FULL_NEW, (50, 0, 0, 0, 0), (50, 0, 0, 0, 0)],
+            [None, None, "short_page"],
+        ),
+        # a short page of numbers already seen: nothing new, no progress (the inventory shrank)
+        (500, MIN_NEW_SHARE, [FULL_NEW, (50, 30, 30, 0, 0)], [None, "no_progress"]),
         # a page of 7 for 7 asked is not short
         (7, MIN_NEW_SHARE, [(7, 7, 7, 7, 7)], ["limit"]),
         # the same 50 again: nothing new among the recent pages
@@ -132,7 +148,10 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
     ids=[
         "limit",
         "short-first-page",
-        "short-later-page",
+        "short-later-page-slip",
+        "short-pages-in-a-row",
+        "empty-pages-in-a-row",
+        "short-page-of-seen-numbers",
         "exact-small-page",
         "repeats",
         "below-share",
@@ -188,13 +207,21 @@ SCENARIOS = [
         numbered(0, 2 * P),
         "limit",
     ),
-    # a short page means the inventory is exhausted
+    # two short pages in a row mean the inventory is exhausted (one may be a slip)
+    (
+        [numbered(0, P), numbered(P, 7), numbered(P + 7, 5), numbered(P + 12, P)],
+        10 * P,
+        [P, P, P],
+        numbered(0, P + 12),
+        "short_page",
+    ),
+    # one short page after full ones is a slip: the search goes on to its total
     (
         [numbered(0, P), numbered(P, 7), numbered(P + 7, P)],
-        10 * P,
-        [P, P],
-        numbered(0, P + 7),
-        "short_page",
+        P + 7 + 20,
+        [P, P, P],
+        numbered(0, P + 7 + 20),
+        "limit",
     ),
     # a full page made partly of duplicates is not short: the search goes on
     (
@@ -221,7 +248,15 @@ SCENARIOS = [
 @pytest.mark.parametrize(
     ("pages", "limit", "asked", "expected", "reason"),
     SCENARIOS,
-    ids=["three-pages", "duplicates", "short-page", "duplicates-count", "no-progress", "too-many"],
+    ids=[
+        "three-pages",
+        "duplicates",
+        "short-pages",
+        "short-page-slip",
+        "duplicates-count",
+        "no-progress",
+        "too-many",
+    ],
 )
 async def test_request_sequence_and_result(
     make_client: MakeClient,
@@ -329,12 +364,12 @@ def test_iter_search_checks_its_arguments_at_the_call(make_client: MakeClient) -
 @pytest.mark.parametrize("concurrency", [1, 5])
 async def test_iter_search_says_why_it_ended(make_client: MakeClient, concurrency: int) -> None:
     """Once the stream ends, it reports the stop reason, pages and requests like search()."""
-    server = PagedServer(numbered(0, P), numbered(P, P), numbered(2 * P, 7))
+    server = PagedServer(numbered(0, P), numbered(P, P), numbered(2 * P, 7))  # then empty
     stream = make_client(server).iter_search("US", limit=10 * P, page_concurrency=concurrency)
     assert (stream.stop_reason, stream.exhausted) == (None, False)
     numbers = [number async for number in stream]
     assert phones(numbers) == numbered(0, 2 * P + 7)
-    assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 3)
+    assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 4)
     assert stream.requests == len(server.limits)
 
 
