@@ -21,7 +21,7 @@ from ._auth import Secret, request_headers
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._budget import RetryBudget, RetryLedger
 from ._cycles import release_frames
-from ._engine_logs import mask_in_engine_logs
+from ._engine_logs import mask_in_engine_logs, mask_like
 from ._filters import SearchFilters
 from ._log import LogHooks
 from ._observed import ObservedPager
@@ -147,7 +147,6 @@ class NumbersClient:
         else:
             http_client = caller_http_client(http_client)
             options = {"headers": headers, "timeout": request_timeout}
-        mask_in_engine_logs(key, http_client)
         self._requester = Requester(
             http=http_client,
             base_url=url,
@@ -158,6 +157,7 @@ class NumbersClient:
             hooks=hook_set,
             attempt_limit=check.attempt_limit(timeout),
         )
+        mask_in_engine_logs(key, self._requester)
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         """Refused, for pickle, copy and deepcopy alike: a copy would share (or lose) this
@@ -239,6 +239,7 @@ class NumbersClient:
         derived._owns_http = False
         derived._derived = True
         derived._requester = parent.derive(policy, request_options)
+        mask_like(derived._requester, parent)
         if "timeout" in options:
             derived._requester.attempt_limit = check.attempt_limit(options["timeout"])
         return derived
