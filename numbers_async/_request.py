@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import os
 import re
@@ -716,10 +717,19 @@ def _connection_error(
 
 def _masked(exc: httpx.TransportError, chain: list[BaseException], mask: KeyMask) -> BaseException:
     """``exc``, or when its chain's messages quote the key (a server echoing it into a head
-    the engine quotes), a copy of it holding its masked message and none of that chain."""
+    the engine quotes), a copy of it holding its masked message and its request, none of that
+    chain: of its type, or an httpx.TransportError where that type takes other arguments (a
+    caller's transport's own)."""
     if all(mask.text(str(link)) == str(link) for link in chain):
         return exc
-    return type(exc)(mask.text(str(exc)))
+    message = mask.text(str(exc))
+    try:
+        copy = type(exc)(message)
+    except Exception:
+        copy = httpx.TransportError(message)
+    with contextlib.suppress(RuntimeError):  # an error raised without its request
+        copy.request = exc.request
+    return copy
 
 
 def _proxy_status(exc: httpx.ProxyError) -> int | None:
