@@ -23,6 +23,7 @@ from numbers_async._log import ENV_HANDLER
 from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, build_parser
 from ._extras import MissingExtraError
 from ._formats import OutputError, PrintableFormatter
+from ._interrupt import listen_again
 
 __all__ = ["main"]
 
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:  # started with stderr closed (`2>&-`): its messages are dropped,
         # the exit statuses still hold (writing them to None failed with status 1)
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open for the process)
+    listen_again()  # a search this process ran before was interrupted
     args = build_parser().parse_args(argv)
     _escape_log()
     if sys.stdout is None:  # started with stdout closed (`>&-`)

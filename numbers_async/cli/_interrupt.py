@@ -21,12 +21,15 @@ from ._args import INTERRUPTED
 
 SAME_PRESS = 0.5  # seconds: a key bounce or an impatient double tap
 
+# The handler a press replaced with SIG_IGN, to give back if the process runs another command.
+_replaced: list[signal.Handlers | signal._HANDLER] = []
+
 
 @contextmanager
 def ctrl_c_cancels(task: asyncio.Task[object]) -> Iterator[None]:
-    """Within: SIGINT cancels ``task`` once, as above; after a press, it is ignored once out
-    (in the main thread only, where Python takes signals; elsewhere nothing changes). The
-    caller sees CancelledError."""
+    """Within: SIGINT cancels ``task`` once, as above; after a press, it is ignored once out,
+    until ``listen_again`` (in the main thread only, where Python takes signals; elsewhere
+    nothing changes). The caller sees CancelledError."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -47,3 +50,12 @@ def ctrl_c_cancels(task: asyncio.Task[object]) -> Iterator[None]:
         # Once pressed, presses are ignored while the process ends: the interpreter's shutdown
         # restores the default handler, and one landing then ended it by SIGINT (status -2).
         signal.signal(signal.SIGINT, signal.SIG_IGN if first else previous)
+        if first:
+            _replaced[:] = [previous]
+
+
+def listen_again() -> None:
+    """Give Ctrl+C back its handler from before an interrupted search, for a process running
+    another command in it (``main()`` called again)."""
+    if _replaced and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _replaced.pop())
