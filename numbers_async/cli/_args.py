@@ -59,9 +59,9 @@ def filter_option(name: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that names the arguments it does not know or cannot tell apart
-    without repeating their values: a mistyped ``--apikey=KEY`` or an abbreviated ``--a=KEY``
-    printed the key."""
+    """An ArgumentParser that names the arguments it does not know, cannot tell apart or
+    cannot take without repeating their values: a mistyped ``--apikey=KEY``, an abbreviated
+    ``--a=KEY`` or ``--api-key KEY search`` printed the key."""
 
     def parse_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
         parsed, unknown = self.parse_known_args(args, namespace)
@@ -74,6 +74,12 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith(ambiguous) and " could match " in message:
             option, _, matches = message.removeprefix(ambiguous).rpartition(" could match ")
             message = f"{ambiguous}{option.split('=', 1)[0]} could match {matches}"
+        # "argument COMMAND: invalid choice: 'VALUE' (choose from ...)": the key where a
+        # command was expected (`--api-key KEY search`, the option before the subcommand).
+        invalid, choices = "invalid choice: ", " (choose from "
+        if invalid in message and choices in message:
+            head, _, rest = message.partition(invalid)
+            message = f"{head}invalid choice{choices}{rest.rpartition(choices)[2]}"
         super().error(message)
 
 
