@@ -22,7 +22,7 @@ from loopback import LoopbackServer, serve
 
 from numbers_async import NumbersClient, RetryPolicy
 from numbers_async.cli._args import API_ERROR, FEATURE_NAMES, INTERRUPTED, SUCCESS, USAGE_ERROR
-from numbers_async.cli._interrupt import SAME_PRESS
+from numbers_async.cli._interrupt import SAME_PRESS, ctrl_c_cancels, listen_again
 from numbers_async.sandbox import FEATURES
 
 CLIENT_DEFAULTS = inspect.signature(NumbersClient).parameters
@@ -149,6 +149,16 @@ def test_unknown_arguments_are_named_without_their_values(args: list[str], named
     result = run_main("search", "US", *args)
     assert result.returncode == USAGE_ERROR
     assert result.stderr.endswith(f"error: unrecognized arguments: {named} (values not repeated)\n")
+    assert "SECRET" not in result.stderr
+
+
+def test_the_key_given_where_a_command_goes_is_not_repeated() -> None:
+    """``--api-key KEY search US`` (the option before the subcommand): KEY is read as the
+    command, refused without being repeated (argparse quoted it: "invalid choice: 'sk_...'"),
+    the choices named, status 2."""
+    result = run_main("--api-key", "sk_live_SECRETKEY123456", "search", "US")
+    assert result.returncode == USAGE_ERROR
+    assert "argument COMMAND: invalid choice (choose from 'search', 'sandbox')" in result.stderr
     assert "SECRET" not in result.stderr
 
 
@@ -289,3 +299,26 @@ async def test_a_later_ctrl_c_quits_at_once_while_writing_blocks() -> None:
             assert process.stdout is not None
             process.stdout.close()
     assert process.returncode == INTERRUPTED
+
+
+async def test_ctrl_c_is_heard_again_by_a_command_run_after_an_interrupted_search() -> None:
+    """After a press, Ctrl+C is ignored while the process ends (a press during its shutdown
+    ended it by SIGINT); a process running another command (main() again) gets its handler
+    back (it stayed deaf to Ctrl+C)."""
+    before = signal.getsignal(signal.SIGINT)
+
+    async def interrupted() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        with ctrl_c_cancels(task):
+            signal.raise_signal(signal.SIGINT)
+            await asyncio.sleep(5)
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.create_task(interrupted())
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        listen_again()
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -417,12 +417,62 @@ async def test_a_key_echoed_in_a_response_header_stays_out_of_the_engines_logs(
         assert "x-echo" in logged(logs).lower()  # the head was traced, masked
 
 
-async def test_the_engines_log_filter_lets_a_key_go_with_its_client() -> None:
-    """The filter holds a key's forms only while the HTTP client sending it is alive."""
-    key = "sk_only_this_test_uses"
-    async with NumbersClient(key, base_url=REFUSED) as client:
-        assert any(key in forms for forms in _FILTER.forms.values())
-        assert all(_FILTER in logging.getLogger(name).filters for name in ENGINE_LOGGERS)
-    del client
+def engines_log(caplog: pytest.LogCaptureFixture, *keys: str) -> str:
+    """What httpx's logger writes of a line quoting ``keys`` (its filter applied)."""
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        logging.getLogger("httpx").info("echoed %s", " ".join(keys))
+    return caplog.records[-1].getMessage()
+
+
+async def test_the_engines_log_filter_forgets_a_key_with_the_last_client_sending_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two tenants' clients on one shared pool, one derived: a key stays masked while a client
+    (or one derived from it) sends it, and is forgotten once none does (it was kept for as
+    long as the shared pool lived, every key of every tenant ever served)."""
+    first_key, second_key = "sk_first_tenant_only_here", "sk_second_tenant_only_here"
+    shared = httpx.AsyncClient()
+    first = NumbersClient(first_key, base_url=REFUSED, http_client=shared)
+    second = NumbersClient(second_key, base_url=REFUSED, http_client=shared)
+    derived = first.with_options(timeout=5)
+    del first
     gc.collect()
-    assert not any(key in forms for forms in _FILTER.forms.values())
+    assert engines_log(caplog, first_key, second_key) == "echoed [secure] [secure]"
+    assert all(_FILTER in logging.getLogger(name).filters for name in ENGINE_LOGGERS)
+    del derived
+    gc.collect()
+    assert engines_log(caplog, first_key, second_key) == f"echoed {first_key} [secure]"
+    del second
+    gc.collect()
+    assert engines_log(caplog, first_key, second_key) == f"echoed {first_key} {second_key}"
+    await shared.aclose()
+
+
+class GatewayError(httpx.ConnectError):
+    """A caller's transport's own error, built with more than a message."""
+
+    def __init__(self, message: str, *, request: httpx.Request, gateway: str) -> None:
+        super().__init__(message, request=request)
+        self.gateway = gateway
+
+
+def refused_by_gateway(request: httpx.Request) -> httpx.Response:
+    """A caller's transport quoting the request's Authorization header in its error."""
+    quoted = f"gateway refused header {request.headers['authorization']}"
+    raise GatewayError(quoted, request=request, gateway="gw1")
+
+
+async def test_a_key_quoted_by_a_callers_transport_error_is_masked_whatever_its_type() -> None:
+    """An error type of a caller's transport that cannot be rebuilt from a message alone: an
+    APIConnectionError still (a TypeError escaped), masked, its cause a TransportError copy
+    keeping the request."""
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refused_by_gateway))
+    async with NumbersClient(SECRET, base_url="http://api.test", http_client=http) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.with_options(max_retries=0).search("US")
+    await http.aclose()
+    assert "gateway refused header Bearer [secure]" in str(caught.value)
+    cause = caught.value.__cause__
+    assert isinstance(cause, httpx.TransportError)
+    assert cause.request.url.host == "api.test"
+    assert [text for text in renderings(caught.value) if SECRET in text] == []
