@@ -22,9 +22,9 @@ from numbers_api.spec_facts import PAGE_MAX as PAGE_MAX  # the spec's limit maxi
 
 StopReason = Literal["limit", "short_page", "no_progress"]
 """Why a search ended: ``limit`` reached; a ``short_page`` (fewer numbers than asked on the
-first page, or on two pages in a row: the inventory is smaller than a page); ``no_progress``
-(recent pages bring almost nothing new, or the server repeats the same numbers). The last two
-mean the inventory ran out."""
+first page, or on two pages in a row of numbers mostly seen: the inventory is smaller than a
+page); ``no_progress`` (recent pages bring almost nothing new, or the server repeats the same
+numbers). The last two mean the inventory ran out."""
 
 EXHAUSTED_REASONS: frozenset[StopReason] = frozenset({"short_page", "no_progress"})
 
@@ -96,7 +96,7 @@ class PagePlan:
         "_recent",
         "_recent_distinct",
         "_recent_new",
-        "_short",
+        "_spent",
         "_weighted_marked",
         "collected",
         "limit",
@@ -118,7 +118,7 @@ class PagePlan:
         self._recent: deque[tuple[int, int]] = deque()  # (distinct, new) of recent pages
         self._recent_distinct = 0
         self._recent_new = 0
-        self._short = False  # the last page recorded was short
+        self._spent = False  # the last page recorded was short, of numbers mostly seen
 
     @property
     def missing(self) -> int:
@@ -138,9 +138,10 @@ class PagePlan:
         self.collected += kept
         if self.pages > 1:  # the first page is all new: it says nothing about what is left
             self._remember(distinct, new)
-        short = returned < asked
-        self.stop_reason = self._stop(short)
-        self._short = short
+        # A short page of numbers mostly seen before (or none): the inventory looks spent.
+        spent = returned < asked and 2 * new <= distinct
+        self.stop_reason = self._stop(returned < asked, spent)
+        self._spent = spent
         return self.stop_reason
 
     def _remember(self, distinct: int, new: int) -> None:
@@ -152,14 +153,14 @@ class PagePlan:
             self._recent_distinct -= old_distinct
             self._recent_new -= old_new
 
-    def _stop(self, short: bool) -> StopReason | None:
+    def _stop(self, short: bool, spent: bool) -> StopReason | None:
         if self.collected >= self.limit:
             return "limit"
         # A short first page: the inventory is smaller than a page (one request for a small
-        # one). After full pages, one short page may be a server's slip (a provider returning
-        # 49, or nothing once): only a second in a row ends the search; meanwhile it counts as
-        # any page does.
-        if short and (self.pages == 1 or self._short):
+        # one). After full pages a short page may be a server's slip (a provider's page of 49,
+        # or an empty one, even two in a row): only two in a row of numbers mostly seen end
+        # the search; meanwhile each counts as any page does.
+        if (short and self.pages == 1) or (spent and self._spent):
             return "short_page"
         if not self._recent:
             return None

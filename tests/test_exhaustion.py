@@ -124,7 +124,7 @@ async def test_a_small_random_inventory_is_collected_and_reported_exhausted(
         (FeaturedFirst(30, 100_000), 1000, 1000, 55, "limit"),
         (Growing(500, per_answer=20), 2000, 2000, 130, "limit"),
         (Slips(100_000), 1000, 1000, page_bound(1000) + 5, "limit"),
-        (BoughtOut(100_000, after=3, left=30), 1000, None, 5 + 4, "short_page"),
+        (BoughtOut(100_000, after=3, left=30), 1000, None, 6 + 4, "short_page"),
     ],
     ids=[
         "repeats-first-50",
@@ -151,7 +151,8 @@ async def test_servers_that_repeat_or_misbehave(
     first on every page (20 new ones each), or whose inventory grows as it is searched, still
     gives the whole `limit`: its pages keep bringing new numbers. So does one slipping now and
     then (an empty page, a page of 49: it ended searches "exhausted" at 50 or 99 numbers);
-    one whose inventory is bought out under the search ends after two short pages in a row.
+    one whose inventory is bought out under the search ends after two short pages in a row of
+    numbers it had seen.
     Every request asks 1 to 50 (the spec's maximum)."""
     inventory = copy.deepcopy(inventory)  # as new: the parameter is shared by every transport
     async with (

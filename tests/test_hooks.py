@@ -68,11 +68,13 @@ class Recorder(Hooks):
 async def test_hooks_see_every_attempt_of_a_search_with_one_retry(
     make_client: MakeClient,
 ) -> None:
-    """A 60-number search whose first page gets a 502 then a 200, then two short pages."""
+    """A 60-number search whose first page gets a 502 then a 200, then short pages: one new
+    number, then none twice (two in a row bringing nothing new end it)."""
     responses = [
         httpx.Response(502, json=seed_error(), headers={"Retry-After": "1"}),
         httpx.Response(200, json=PAGE),
         httpx.Response(200, json=numbers_body(["+14155559999"])),
+        httpx.Response(200, json=numbers_body([])),
         httpx.Response(200, json=numbers_body([])),
     ]
     recorder = Recorder()
@@ -90,7 +92,9 @@ async def test_hooks_see_every_attempt_of_a_search_with_one_retry(
         ("ended", 1, 200, None),
         ("sent", 1, "GET", "/numbers/available"),
         ("ended", 1, 200, None),
-        ("finished", 51, 3, 3, 4, True, "short_page", None),
+        ("sent", 1, "GET", "/numbers/available"),
+        ("ended", 1, 200, None),
+        ("finished", 51, 4, 4, 5, True, "short_page", None),
     ]
 
 

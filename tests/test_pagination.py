@@ -104,11 +104,12 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
         (100, MIN_NEW_SHARE, [(50, 30, 30, 30, 30)], ["short_page"]),
         # a short later page of new numbers after full ones is a server's slip: it goes on
         (500, MIN_NEW_SHARE, [FULL_NEW, (50, 49, 49, 49, 49), FULL_NEW], [None] * 3),
-        # a second short page in a row ends it, duplicates counted in what was returned
+        # two short pages in a row of numbers mostly seen end it, duplicates counted in what
+        # was returned
         (
             500,
             MIN_NEW_SHARE,
-            [FULL_NEW, (50, 30, 30, 30, 30), (50, 49, 45, 10, 10)],
+            [FULL_NEW, (50, 40, 40, 10, 10), (50, 49, 45, 10, 10)],
             [None, None, "short_page"],
         ),
         # an empty page after full ones, then another
@@ -117,6 +118,13 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
             MIN_NEW_SHARE,
             [FULL_NEW, (50, 0, 0, 0, 0), (50, 0, 0, 0, 0)],
             [None, None, "short_page"],
+        ),
+        # two slips in a row bringing new numbers: the search goes on
+        (
+            500,
+            MIN_NEW_SHARE,
+            [FULL_NEW, (50, 0, 0, 0, 0), (50, 49, 49, 49, 49), FULL_NEW],
+            [None] * 4,
         ),
         # a short page of numbers already seen: nothing new, no progress (the inventory shrank)
         (500, MIN_NEW_SHARE, [FULL_NEW, (50, 30, 30, 0, 0)], [None, "no_progress"]),
@@ -149,8 +157,9 @@ NOTHING_NEW: Page = (50, 50, 50, 0, 0)
         "limit",
         "short-first-page",
         "short-later-page-slip",
-        "short-pages-in-a-row",
+        "short-pages-of-seen-numbers-in-a-row",
         "empty-pages-in-a-row",
+        "slips-in-a-row",
         "short-page-of-seen-numbers",
         "exact-small-page",
         "repeats",
@@ -207,11 +216,12 @@ SCENARIOS = [
         numbered(0, 2 * P),
         "limit",
     ),
-    # two short pages in a row mean the inventory is exhausted (one may be a slip)
+    # short pages of new numbers are slips; two empty ones in a row (the server has no more)
+    # mean the inventory is exhausted
     (
-        [numbered(0, P), numbered(P, 7), numbered(P + 7, 5), numbered(P + 12, P)],
+        [numbered(0, P), numbered(P, 7), numbered(P + 7, 5)],
         10 * P,
-        [P, P, P],
+        [P, P, P, P, P],
         numbered(0, P + 12),
         "short_page",
     ),
@@ -369,7 +379,7 @@ async def test_iter_search_says_why_it_ended(make_client: MakeClient, concurrenc
     assert (stream.stop_reason, stream.exhausted) == (None, False)
     numbers = [number async for number in stream]
     assert phones(numbers) == numbered(0, 2 * P + 7)
-    assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 4)
+    assert (stream.stop_reason, stream.exhausted, stream.pages) == ("short_page", True, 5)
     assert stream.requests == len(server.limits)
 
 
