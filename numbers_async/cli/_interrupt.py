@@ -13,16 +13,17 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from ._args import INTERRUPTED
 
 SAME_PRESS = 0.5  # seconds: a key bounce or an impatient double tap
 
 # The handler a press replaced with SIG_IGN, to give back if the process runs another command.
-_replaced: list[signal.Handlers | signal._HANDLER] = []
+_replaced: list[Callable[[int, FrameType | None], Any] | int | None] = []
 
 
 @contextmanager
