@@ -49,6 +49,9 @@ T = TypeVar("T")
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
+POOL_TIMED_OUT = "no connection was free within the pool timeout"
+
+
 def queued_pool(http: object) -> tuple[int, bool] | None:
     """(connection limit, detach attempts?) for a pool we queue requests in front of: httpcore
     1.x's (the owned httpx pools, or a caller's httpx client), whose queue leaks connections on
@@ -162,7 +165,7 @@ class DetachedAttempts:
                 async with asyncio.timeout(request.extensions.get("timeout", {}).get("pool")):
                     await self._slots.acquire()
             except TimeoutError:
-                raise httpx.PoolTimeout("no connection was free within the pool timeout") from None
+                raise httpx.PoolTimeout(POOL_TIMED_OUT) from None
         else:  # a free slot is taken without waiting: no timer to set and cancel
             await self._slots.acquire()
         if not self._detach:

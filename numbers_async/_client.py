@@ -69,9 +69,11 @@ class NumbersClient:
 
     ``page_concurrency`` bounds the requests one large search keeps in flight (default 5: a
     1,000-number search takes about five round trips instead of twenty, while one search never
-    holds more than 5 of the pool's 100 connections). ``min_new_share`` (0 to < 1, default
-    0.005) ends a search whose recent pages bring fewer new numbers than that share: the
-    inventory is then taken as exhausted (README, "Pagination by limit").
+    holds more than 5 of the pool's 100 connections; a value above the pool's connections is
+    held to them, as more pages would only queue for a connection and time out there).
+    ``min_new_share`` (0 to < 1, default 0.005) ends a search whose recent pages bring fewer
+    new numbers than that share: the inventory is then taken as exhausted (README,
+    "Pagination by limit").
 
     ``max_response_bytes`` (default 1 MiB, None for no limit) bounds one response's decoded
     body: beyond it the attempt fails with ResponseValidationError at once, the rest unread
@@ -353,6 +355,9 @@ class NumbersClient:
         search = SearchInfo(query.country_code, query.limit, dict(query.filters), self._deadline)
         requester = self._requester
         fetch = partial(requester.fetch, search=search)
+        # Pages beyond the pool's connections would only queue for one, each bounded by the
+        # pool timeout: a search with page_concurrency=1000 on 100 connections failed itself.
+        window = min(window, requester.connections)
         return ObservedPager(fetch, query, window, self._min_new_share, search, requester.hooks)
 
     async def aclose(self) -> None:

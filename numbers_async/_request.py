@@ -19,7 +19,7 @@ from ._admission import Admission, Turn
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
-from ._cancel import DetachedAttempts, queued_pool
+from ._cancel import POOL_TIMED_OUT, DetachedAttempts, queued_pool
 from ._cycles import own_chain, release_frames
 from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
@@ -102,6 +102,7 @@ class Requester:
         "base_url",
         "budget",
         "closed",
+        "connections",
         "family",
         "hooks",
         "http",
@@ -147,8 +148,9 @@ class Requester:
         queued = queued_pool(http)
         self._detached = None if queued is None else DetachedAttempts(queued[0], detach=queued[1])
         self._gate = EntryGate()  # searches and page fetches start in slices (see _gate.py)
-        connections = POOL_SIZE if queued is None else queued[0]
-        self.running_limit = RUNNING_PER_CONNECTION * connections  # searches running at once
+        # Requests the pool serves at once (a pool we cannot read: the owned pools' size).
+        self.connections = POOL_SIZE if queued is None else queued[0]
+        self.running_limit = RUNNING_PER_CONNECTION * self.connections  # searches at once
         self._admission = Admission(self.running_limit)
 
     def derive(self, policy: RetryPolicy, options: dict[str, Any]) -> Requester:
@@ -168,6 +170,7 @@ class Requester:
         derived._detached = self._detached  # one queue in front of the one pool
         derived._gate = self._gate
         derived._admission = self._admission
+        derived.connections = self.connections
         derived.running_limit = self.running_limit
         derived._home = self._home  # one pool, one loop: whichever searches first binds all
         self.family.add(derived)
@@ -779,9 +782,23 @@ _NOT_TLS_NOTE = (
 )
 
 
+# What an engine's timeout with no message of its own waited for: the first message in its
+# chain said how, not what ("Cancelled via cancel scope 7f..; reason: deadline exceeded", anyio's
+# words, for httpcore2's pool timeout).
+_TIMED_OUT: dict[type[BaseException], str] = {
+    httpx.PoolTimeout: POOL_TIMED_OUT,
+    httpx.ConnectTimeout: "no connection was opened within the connect timeout",
+    httpx.ReadTimeout: "no data came within the read timeout",
+    httpx.WriteTimeout: "the request could not be written within the write timeout",
+}
+
+
 def _detail(chain: list[BaseException]) -> str:
-    """The message of an error (``chain[0]``), else the first in its own chain, else the type
-    of the error it came of: engines raise some with none (a reset during the TLS handshake)."""
+    """The message of an error (``chain[0]``), else what a timeout waited for, else the first
+    message in its own chain, else the type of the error it came of: engines raise some with
+    none (a reset during the TLS handshake)."""
+    if not str(chain[0]) and type(chain[0]) in _TIMED_OUT:
+        return _TIMED_OUT[type(chain[0])]
     for cause in chain:
         if str(cause):
             return str(cause) if cause is chain[0] else f"{type(cause).__name__}: {cause}"

@@ -394,7 +394,8 @@ async def test_as_many_searches_run_as_the_owned_pool_has_connections() -> None:
 @pytest.mark.parametrize("kind", ["httpx", "httpx2"])
 async def test_an_iter_search_waits_no_longer_than_the_pool_timeout(kind: str) -> None:
     """iter_search takes no turn: with a caller's one-connection pool held by a stalled search,
-    its page still fails with the pool timeout's APITimeoutError, not waiting for ever."""
+    its page still fails with the pool timeout's APITimeoutError, not waiting for ever, and
+    saying so."""
     module: Any = httpx2 if kind == "httpx2" else httpx
     http = module.AsyncClient(limits=module.Limits(max_connections=1, max_keepalive_connections=1))
     async with serve(LoopbackServer(default="stall")) as server:
@@ -408,9 +409,11 @@ async def test_an_iter_search_waits_no_longer_than_the_pool_timeout(kind: str) -
         holder = asyncio.create_task(client.search("US"))
         await asyncio.sleep(0.3)  # it holds the one connection
         started = loop_clock()
-        with pytest.raises(APITimeoutError):
+        with pytest.raises(APITimeoutError) as caught:
             await asyncio.wait_for(anext(aiter(client.iter_search("US"))), 4)
         assert 0.5 <= since(started) < 3.0
+        # what it waited for, on both (httpcore2's own said "Cancelled via cancel scope 7f..")
+        assert str(caught.value).endswith(": no connection was free within the pool timeout")
         holder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await holder

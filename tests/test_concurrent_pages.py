@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from helpers import numbers_body, until
+from helpers import ENGINES, engine_client, numbers_body, options_client, until
+from loopback import LoopbackServer, serve
 
-from numbers_async import NumbersClient, ProviderError
+from numbers_async import NumbersClient, ProviderError, Timeouts
 from numbers_async._pagination import PAGE_MAX
 
 MakeClient = Callable[..., NumbersClient]
@@ -130,3 +131,21 @@ async def test_cancelling_a_concurrent_search_cancels_every_page(make_client: Ma
     with pytest.raises(asyncio.CancelledError):
         await task
     assert server.in_flight == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_page_concurrency_beyond_the_pool_is_held_to_its_connections(engine: str) -> None:
+    """One search asking three times the pool's connections in pages at once: the pages beyond
+    them would each queue for a connection past the pool timeout (with no retry, the search
+    failed itself with APITimeoutError); held to the pool's connections, it gets every number."""
+    async with serve(LoopbackServer(latency=(0.2, 0.2))) as server:
+        async with engine_client(
+            engine, server.base_url, timeout=Timeouts(connect=5, read=5, pool=0.3), max_retries=0
+        ) as client:
+            connections = client._requester.connections
+            wide = client.with_options(page_concurrency=3 * connections)
+            async with asyncio.timeout(10):
+                numbers = await wide.search("US", limit=3 * connections * PAGE_MAX)
+        await options_client(client).aclose()
+    assert len(numbers) == 3 * connections * PAGE_MAX
+    assert server.peak_connections <= connections
