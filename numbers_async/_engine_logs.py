@@ -25,6 +25,10 @@ ENGINE_LOGGERS = (
     *(f"{core}.{part}" for core in ("httpcore", "httpcore2") for part in _HTTPCORE_PARTS),
     "aiohttp.client",
     "aiohttp.internal",
+    # HTTP/2 through a caller's client: hpack's DEBUG lines quote each header it decodes (h2's
+    # own logger is a no-op unless the caller passes one in its config).
+    "hpack.hpack",
+    "hpack.table",
 )
 
 

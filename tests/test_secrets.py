@@ -424,6 +424,19 @@ def engines_log(caplog: pytest.LogCaptureFixture, *keys: str) -> str:
     return caplog.records[-1].getMessage()
 
 
+async def test_hpack_decoding_a_header_that_echoes_the_key_logs_it_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """HTTP/2 through a caller's client: hpack logs each header it decodes at DEBUG, a server's
+    echo of the key among them (as a tuple of bytes)."""
+    client = NumbersClient(API_KEY, base_url=REFUSED)
+    echoed = (b"x-echo", f"Bearer {API_KEY}".encode())
+    with caplog.at_level(logging.DEBUG, logger="hpack.hpack"):
+        logging.getLogger("hpack.hpack").debug("Decoded %s, consumed %d", echoed, 40)
+    assert caplog.records[-1].getMessage() == "Decoded (b'x-echo', b'Bearer [secure]'), consumed 40"
+    del client
+
+
 async def test_the_engines_log_filter_forgets_a_key_with_the_last_client_sending_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
