@@ -152,6 +152,33 @@ def test_unknown_arguments_are_named_without_their_values(args: list[str], named
     assert "SECRET" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "US", "--limit", "sk_live_SECRETKEY123456"],
+        ["search", "US", "--timeout", "sk_live_SECRETKEY123456"],
+        ["search", "US", "--area-code", "sk_live_SECRETKEY123456", "--sandbox"],
+        ["search", "sk_live_SECRETKEY123456", "--sandbox"],
+        ["sandbox", "--seed", "sk_live_SECRETKEY123456"],
+        ["sandbox", "--port", "sk_live_SECRETKEY123456"],
+    ],
+)
+def test_the_key_given_as_an_options_value_is_not_repeated(args: list[str]) -> None:
+    """The key typed where a number, a filter or the country goes: status 2, the option named,
+    the value's length given instead of the value (each message quoted it: "got 'sk_...'")."""
+    result = run_main(*args)
+    assert result.returncode == USAGE_ERROR
+    assert result.stderr.endswith("a value of 23 characters (not repeated)\n")
+    assert "SECRET" not in result.stderr.upper()
+
+
+def test_a_short_wrong_value_is_repeated() -> None:
+    """A typo is still quoted: nothing as long as a key is repeated, anything shorter is."""
+    result = run_main("search", "US", "--limit", "1O")
+    assert result.returncode == USAGE_ERROR
+    assert result.stderr.endswith("argument --limit: must be a number 1 or more, got '1O'\n")
+
+
 def test_the_key_given_where_a_command_goes_is_not_repeated() -> None:
     """``--api-key KEY search US`` (the option before the subcommand): KEY is read as the
     command, refused without being repeated (argparse quoted it: "invalid choice: 'sk_...'"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, TypeVar
 
@@ -40,7 +41,7 @@ N = TypeVar("N", int, float)
 
 def _boolean(text: str) -> bool:
     if text not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be true or false, got {quoted(text)}")
     return text == "true"
 
 
@@ -80,7 +81,24 @@ class _Parser(argparse.ArgumentParser):
         if invalid in message and choices in message:
             head, _, rest = message.partition(invalid)
             message = f"{head}invalid choice{choices}{rest.rpartition(choices)[2]}"
+        # "argument --seed: invalid int value: 'VALUE'": argparse's own types quote the value.
+        converted = _CONVERSION_ERROR.fullmatch(message)
+        if converted:
+            message = converted.group(1) + quoted(converted.group(3))
         super().error(message)
+
+
+_CONVERSION_ERROR = re.compile(r"(argument .*: invalid \w+ value: )(['\"])(.*)\2", re.DOTALL)
+# The longest value an error repeats: a key typed where a number was expected (``--limit KEY``)
+# must not be printed, and keys are longer than any value these options take.
+SHOWN_AT_MOST = 16
+
+
+def quoted(text: str) -> str:
+    """``text`` quoted, as an error repeats a value, unless it is longer than SHOWN_AT_MOST."""
+    if len(text) <= SHOWN_AT_MOST:
+        return repr(text)
+    return f"a value of {len(text)} characters (not repeated)"
 
 
 def _unrecognized(arguments: list[str]) -> str:
@@ -116,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search.add_argument(
-        "country",
+        "country_code",
         metavar="COUNTRY",
         help=describe(PARAMETERS["country_code"]).replace("%", "%%") + " (or lower case)",
     )
@@ -205,9 +223,11 @@ def _ranged(kind: Callable[[str], N], low: N, high: N | None = None) -> Callable
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number {bounds}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be a number {bounds}, got {quoted(text)}"
+            ) from None
         if not math.isfinite(value) or value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {quoted(text)}")
         return value
 
     return parse
@@ -232,5 +252,5 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {quoted(text)}")
     return value

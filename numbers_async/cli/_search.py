@@ -23,10 +23,11 @@ from numbers_async import (
     NumbersError,
     SearchFilters,
 )
+from numbers_async import _validation as check
 from numbers_async._pagination import PAGE_MAX
 from numbers_async._transports import ENVIRONMENT
 
-from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option
+from ._args import API_ERROR, INTERRUPTED, SUCCESS, USAGE_ERROR, filter_option, quoted
 from ._extras import load
 from ._formats import STREAMED, make_writer, printable
 from ._interrupt import ctrl_c_cancels
@@ -57,6 +58,9 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
     variable the value came from when the option was not passed."""
     # The library names the argument at the start of some messages; the prefix says it once.
     message = str(error).removeprefix(f"{error.argument}: ")
+    given = getattr(args, error.argument, None)
+    if isinstance(given, str):  # the key typed where a filter goes is not repeated
+        message = message.replace(check.shown(given), quoted(given))
     if error.argument.upper() in ENVIRONMENT:  # the library's environment (any case)
         return UsageError(f"environment variable {error.argument}", message)
     variable = VARIABLES.get(error.argument)
@@ -158,7 +162,7 @@ async def _search(client: NumbersClient, args: argparse.Namespace, out: TextIO, 
         # The deadline bounds the whole search, retries and their waits included.
         async with asyncio.timeout(args.deadline), client:
             numbers = client.iter_search(
-                args.country,
+                args.country_code,
                 limit=args.limit,
                 **filters,
                 page_concurrency=client.page_concurrency,
