@@ -249,7 +249,9 @@ class NumbersClient:
     @property
     def requests_sent(self) -> int:
         """HTTP requests this client has sent, retries included, and requests resent at once
-        because a stale keep-alive connection lost them (for metrics and tests)."""
+        because a stale keep-alive connection lost them (for metrics and tests). Counted as each
+        attempt starts: one cancelled before a connection took it (its search had ended) counts
+        though the server never saw it."""
         return self._requester.requests_sent
 
     @property
