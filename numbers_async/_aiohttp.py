@@ -18,8 +18,9 @@ import asyncio
 import base64
 import functools
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import aiohttp
 import httpx
@@ -27,6 +28,7 @@ import httpx_aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ._cancel import POOL_TIMED_OUT
 from ._cycles import release_frames
 from ._stale import DISCONNECTED, connection_opened
 
@@ -39,6 +41,8 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
         exc = exc.__cause__
     if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, SocketTimeoutError, ...
         connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+        if connecting and _QueueingConnector.timed_out(asyncio.current_task()):
+            return httpx.PoolTimeout(POOL_TIMED_OUT)
         return (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc) or "timed out")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         error = httpx.ConnectError(str(exc))
@@ -209,6 +213,35 @@ def _h11_refuses(message: Any) -> str | None:
     return None
 
 
+class _QueueingConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, noting the tasks whose wait for a free connection the pool timeout
+    cut off: aiohttp then raises the ConnectionTimeoutError of a connect that timed out, which
+    httpx's pools report as PoolTimeout (an aiohttp release without this private method only
+    loses the distinction)."""
+
+    _cut_off: ClassVar[weakref.WeakSet[asyncio.Task[Any]]] = weakref.WeakSet()
+
+    async def _wait_for_available_connection(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super()._wait_for_available_connection(*args, **kwargs)
+        except asyncio.CancelledError:  # the pool timeout's, or the caller's own
+            task = asyncio.current_task()
+            if task is not None:
+                self._cut_off.add(task)
+            raise
+
+    @classmethod
+    def timed_out(cls, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``task``'s wait for a connection in this attempt was cut off."""
+        return task is not None and task in cls._cut_off
+
+    @classmethod
+    def forget(cls, task: asyncio.Task[Any] | None) -> None:
+        """An attempt of ``task`` starts: no wait of its was cut off yet."""
+        if task is not None:
+            cls._cut_off.discard(task)
+
+
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
     """httpx-aiohttp's transport with httpx-equivalent errors, keeping no cookies."""
 
@@ -222,7 +255,7 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         are httpx's business (and the owned httpx client keeps none)."""
         if self.client is not None:
             return super().get_client()
-        connector = aiohttp.TCPConnector(
+        connector = _QueueingConnector(
             limit=self.limits.max_connections or 0,
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
@@ -246,6 +279,7 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _QueueingConnector.forget(asyncio.current_task())  # an earlier attempt's wait, if any
         response = await _mapped(super().handle_async_request(request))
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from helpers import API_KEY, loop_clock, numbers_body, since
+from helpers import API_KEY, loop_clock, numbers_body, since, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import (
@@ -419,3 +419,27 @@ async def test_an_iter_search_waits_no_longer_than_the_pool_timeout(kind: str) -
             await holder
         await client.aclose()
     await http.aclose()
+
+
+async def test_aiohttps_pool_timeout_is_reported_as_the_other_engines_is() -> None:
+    """The owned aiohttp pool's 100 connections held by stalled searches: an iter_search's page
+    waits for one until the pool timeout and says so, as httpx's pools do (aiohttp raises the
+    error of a connect that timed out: "ConnectTimeout ...: Connection timeout to host")."""
+    async with serve(LoopbackServer(default="stall")) as server:
+        client = NumbersClient(
+            API_KEY,
+            base_url=server.base_url,
+            transport="aiohttp",
+            timeout=Timeouts(connect=5.0, read=8.0, pool=0.5),
+            max_retries=0,
+        )
+        holders = [asyncio.create_task(client.search("US")) for _ in range(_transports.POOL_SIZE)]
+        assert await until(lambda: server.open_connections == _transports.POOL_SIZE)
+        with pytest.raises(APITimeoutError) as caught:
+            await asyncio.wait_for(anext(aiter(client.iter_search("US"))), 4)
+        assert str(caught.value).endswith(": no connection was free within the pool timeout")
+        assert str(caught.value).startswith("PoolTimeout after 1 attempt(s)")
+        for holder in holders:
+            holder.cancel()
+        await asyncio.gather(*holders, return_exceptions=True)
+        await client.aclose()
