@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from numbers_api.models import AvailableNumber
 
@@ -48,12 +49,22 @@ class _Progress:
     SearchInfo holds it) whose traceback holds the caller's frame (_cycles.py). What the
     stream reports of it stays: the plan, and the requests sent."""
 
-    __slots__ = ("pager", "plan", "requests")
+    __slots__ = ("closing", "consumer", "pager", "plan", "requests")
 
     def __init__(self, pager: ObservedPager) -> None:
         self.pager: ObservedPager | None = pager
         self.plan = pager.plan
         self.requests = 0
+        # The task waiting in the stream for a page (None between pages): the one aclose()
+        # from another task interrupts, as its own step cannot be closed from there.
+        self.consumer: asyncio.Task[Any] | None = None
+        self.closing = False  # aclose() interrupted it: its CancelledError ends the stream
+
+    def interrupted(self) -> bool:
+        """Whether the CancelledError being handled in the consumer is aclose()'s alone (then
+        taken back, as asyncio.timeout takes its own), not also a cancellation of the task."""
+        task = asyncio.current_task()
+        return self.closing and task is not None and task.uncancel() == 0
 
     def sent(self) -> int:
         return self.requests if self.pager is None else self.pager.requests
@@ -82,7 +93,9 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         assert pager is not None
         try:
             async with aclosing(pager.pages()) as pages:
+                progress.consumer = asyncio.current_task()
                 async for page in pages:
+                    progress.consumer = None
                     unread = len(page)
                     try:
                         for number in page:
@@ -91,9 +104,12 @@ class SearchStream(AsyncIterator[AvailableNumber]):
                     finally:  # closed part-way through a page: its rest never reached the caller
                         if unread:
                             pager.search.returned -= unread
+                    progress.consumer = asyncio.current_task()  # it waits for the next page
         except GeneratorExit:  # closed by its caller: nothing raised to anyone
             raise
         except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError) and progress.interrupted():
+                return  # aclose() from another task: the stream ends, its pages cancelled
             release_frames(exc)
             progress.failed()
             del pager  # this frame stays in the traceback: it must not lead back to the error
@@ -107,7 +123,18 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         return anext(self._numbers)
 
     async def aclose(self) -> None:
-        """Stop the search: cancel its requests in flight; no request is sent after this."""
+        """Stop the search: cancel its requests in flight; no request is sent after this.
+        From another task than the one waiting in the stream for a page, that wait is
+        interrupted (its requests cancelled) and the stream ends there: its ``async for``
+        finishes as if the numbers had run out."""
+        progress = self._progress
+        consumer = progress.consumer
+        running = self._numbers.ag_running  # type: ignore[attr-defined]
+        if running and consumer not in (None, asyncio.current_task()):
+            if not progress.closing:
+                progress.closing = True
+                consumer.cancel()
+            return
         await self._numbers.aclose()
 
     @property

@@ -1,0 +1,68 @@
+"""An iter_search stream closed by another task than the one reading it (a supervisor, a
+shutdown handler) ends at once, its requests cancelled, its reader's ``async for`` finished."""
+
+import asyncio
+
+import pytest
+from helpers import ENGINES, engine_client, options_client, until
+from helpers import connections_in_use as in_use
+from loopback import LoopbackServer, serve
+
+from numbers_async import AvailableNumber, SearchStream
+
+
+async def read_all(stream: SearchStream) -> list[AvailableNumber]:
+    return [number async for number in stream]
+
+
+@pytest.mark.parametrize("window", [1, 3])
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_aclose_from_another_task_ends_the_stream_its_reader_waits_in(
+    engine: str, window: int
+) -> None:
+    """The reader has the first page and waits for the next (``window`` of them in flight)
+    from a 0.3 s server: aclose() elsewhere returns at once, the reader's loop ends with the
+    first page's numbers, no request is sent after (aclose() raised "asynchronous generator is
+    already running" and the reader got all 500 numbers, 9.8 s later)."""
+    async with serve(LoopbackServer(latency=(0.3, 0.3))) as server:
+        async with engine_client(engine, server.base_url) as client:
+            stream = client.iter_search("US", limit=500, page_concurrency=window)
+            reader = asyncio.create_task(read_all(stream))
+            assert await until(lambda: server.requests == 1 + window)
+            await stream.aclose()
+            async with asyncio.timeout(0.2):
+                assert len(await reader) == 50
+            assert stream.requests == 1 + window
+            await asyncio.sleep(0.5)  # a page still to be sent would have gone by now
+            assert server.requests == 1 + window
+            # the cancelled pages' connections were closed, not left busy
+            assert await until(lambda: in_use(client) == 0)
+        await options_client(client).aclose()
+
+
+async def test_a_reader_cancelled_as_well_is_cancelled() -> None:
+    """aclose() from elsewhere and a cancellation of the reader's own task at once: the
+    reader is cancelled (the stream takes back only its own cancellation, as asyncio.timeout
+    does)."""
+    server = LoopbackServer(latency=(0.3, 0.3))
+    async with serve(server), engine_client("httpx", server.base_url) as client:
+        stream = client.iter_search("US", limit=100)
+        reader = asyncio.create_task(read_all(stream))
+        await until(lambda: server.requests == 1)
+        await stream.aclose()
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+
+
+async def test_aclose_between_pages_from_another_task_ends_the_stream() -> None:
+    """The reader holds a number (no step of the stream running): aclose() elsewhere closes
+    the stream itself; the reader's next step ends its loop."""
+    server = LoopbackServer()
+    async with serve(server), engine_client("httpx", server.base_url) as client:
+        stream = client.iter_search("US", limit=500)
+        first = await anext(stream)
+        await asyncio.create_task(stream.aclose())
+        assert [number async for number in stream] == []
+        assert first.phone_number
+        assert server.requests == 1
