@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from contextlib import aclosing
@@ -439,4 +440,12 @@ def _check_hooks(hooks: object) -> list[object]:
                 "hooks",
                 f"each hook must implement a numbers_async.hooks.Hooks method: {check.shown(hook)}",
             )
+        for event in EVENTS:  # called, never awaited: its body would never run
+            method = observer(hook, event)
+            if inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method):
+                raise InvalidRequestError(
+                    "hooks",
+                    f"hook methods are called, not awaited: {type(hook).__name__}.{event} is "
+                    "async (start a task from it to await something)",
+                )
     return checked

@@ -111,7 +111,9 @@ class RetryInfo:
 
 
 class Hooks:
-    """Base class of hooks: every method does nothing until overridden."""
+    """Base class of hooks: every method does nothing until overridden. Methods are plain
+    functions, called in the search's task (an ``async def`` one is refused by NumbersClient:
+    it would never run)."""
 
     def search_started(self, search: SearchInfo) -> None:
         """A search sends its first request."""

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import Mock
@@ -230,6 +230,26 @@ def test_hooks_must_be_hook_objects(hooks: object) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         NumbersClient(API_KEY, base_url="http://numbers.test", hooks=hooks)  # type: ignore[arg-type]
     assert caught.value.argument == "hooks"
+
+
+class AsyncEnded(Hooks):
+    async def attempt_ended(self, attempt: AttemptInfo) -> None:  # type: ignore[override]
+        """Never awaited: its body would never run."""
+
+
+class AsyncGenerated(Hooks):
+    async def search_finished(self, search: SearchInfo) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+
+
+@pytest.mark.parametrize("hook", [AsyncEnded(), AsyncGenerated()])
+def test_an_async_hook_method_is_refused(hook: Hooks) -> None:
+    """An ``async def`` hook method is refused, named (it was accepted, called, never awaited:
+    its body ran 0 times, a RuntimeWarning the only sign)."""
+    with pytest.raises(InvalidRequestError, match="called, not awaited") as caught:
+        NumbersClient(API_KEY, base_url="http://numbers.test", hooks=[hook])
+    assert caught.value.argument == "hooks"
+    assert type(hook).__name__ in str(caught.value)
 
 
 SEARCH_WITH_RETRIES = textwrap.dedent(
