@@ -275,7 +275,8 @@ class NumbersClient:
         Fewer come back only when the inventory runs out: the result (a ``list``) then has
         ``exhausted`` True and ``stop_reason`` saying which rule ended it. Raises a
         ``NumbersError`` subclass; an error after the first page carries the numbers gathered
-        so far as ``partial_numbers``.
+        so far as ``partial_numbers``: the pages before the one that failed, then those
+        received after it (in flight beside it), in request order.
 
         Filters (``SearchFilters``): ``features`` (names every number must have, a list or a
         comma-separated string) and ``area_code``, plus any other query parameter of the spec
@@ -316,7 +317,7 @@ class NumbersClient:
                         numbers.extend(page)
             except BaseException as exc:
                 if isinstance(exc, NumbersError):
-                    exc.partial_numbers = list(numbers)
+                    exc.partial_numbers = [*numbers, *pager.stranded]
                 release_frames(exc)
                 del pager  # this frame stays in the traceback: it must not lead back to the error
                 raise
@@ -345,9 +346,10 @@ class NumbersClient:
         contextlib.aclosing(client.iter_search(...))``).
 
         Memory stays flat however many numbers stream by (only the phone numbers seen are kept,
-        for de-duplication), so errors raised here carry an empty ``partial_numbers``: the
-        caller already holds every number yielded. Once the stream ends, its ``exhausted``
-        and ``stop_reason`` say why, as on ``search()``'s result.
+        for de-duplication), so errors raised here carry in ``partial_numbers`` only numbers
+        never yielded: those of pages received after the page that failed (read ahead with
+        ``page_concurrency`` > 1); the caller already holds the rest. Once the stream ends,
+        its ``exhausted`` and ``stop_reason`` say why, as on ``search()``'s result.
         """
         window = check.int_at_least("page_concurrency", page_concurrency, 1)
         query = Query(*Query.checked(country_code, limit, filters, extra_query, extra_headers))

@@ -47,6 +47,7 @@ class ObservedPager(Pager):
             raise
         except BaseException as exc:
             search.error = exc
+            search.returned += len(self.stranded)  # the error carries them to the caller
             raise
         finally:
             search.pages = self.plan.pages

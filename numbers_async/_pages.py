@@ -15,7 +15,7 @@ from ._pagination import (
     first_page_size,
     pages_wanted_in_flight,
 )
-from .errors import APITimeoutError
+from .errors import APITimeoutError, NumbersError
 
 if TYPE_CHECKING:
     from numbers_api.models import AvailableNumber
@@ -30,7 +30,7 @@ class Pager:
     request), then up to ``window`` full-page requests in flight, never more than the numbers
     still missing could fill. Pages still in flight when the search stops are cancelled."""
 
-    __slots__ = ("_fetch", "_query", "_window", "plan", "requests")
+    __slots__ = ("_fetch", "_query", "_window", "plan", "requests", "stranded")
 
     def __init__(self, fetch: Fetch, query: Query, window: int, min_new_share: float) -> None:
         self._fetch = fetch
@@ -38,6 +38,9 @@ class Pager:
         self._window = window
         self.plan = PagePlan(query.limit, min_new_share)
         self.requests = 0  # page requests started, retries of a page not counted
+        # The new numbers of pages received after the one whose failure ended the search (a
+        # stalled page's deadline, say): never yielded, the error still carries them.
+        self.stranded: list[AvailableNumber] = []
 
     async def _request(self, size: int) -> list[AvailableNumber]:
         self.requests += 1  # counted when it starts: a task cancelled before that sent nothing
@@ -70,8 +73,22 @@ class Pager:
                 while len(pending) < pages_wanted_in_flight(plan.missing, self._window):
                     pending.append(asyncio.ensure_future(self._request(asked)))
                 page = await pending.popleft()
+        except NumbersError:
+            self.stranded = _received(pending, seen)[: plan.missing]
+            raise
         finally:
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _received(
+    pending: deque[asyncio.Future[list[AvailableNumber]]], seen: Deduplicator
+) -> list[AvailableNumber]:
+    """The new numbers of the pages among ``pending`` already received, in request order."""
+    numbers: list[AvailableNumber] = []
+    for future in pending:
+        if future.done() and not future.cancelled() and future.exception() is None:
+            numbers += seen.new_numbers(future.result())[0]
+    return numbers

@@ -11,6 +11,7 @@ from numbers_api.models import AvailableNumber
 
 from ._cycles import release_frames
 from ._pagination import EXHAUSTED_REASONS, StopReason
+from .errors import NumbersError
 
 if TYPE_CHECKING:
     from ._observed import ObservedPager
@@ -110,6 +111,8 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError) and progress.interrupted():
                 return  # aclose() from another task: the stream ends, its pages cancelled
+            if isinstance(exc, NumbersError):  # pages received after the failed one
+                exc.partial_numbers = list(pager.stranded)
             release_frames(exc)
             progress.failed()
             del pager  # this frame stays in the traceback: it must not lead back to the error

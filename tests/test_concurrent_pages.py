@@ -2,13 +2,14 @@
 
 import asyncio
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from helpers import ENGINES, engine_client, numbers_body, options_client, until
 from loopback import LoopbackServer, serve
 
-from numbers_async import NumbersClient, ProviderError, Timeouts
+from numbers_async import APITimeoutError, NumbersClient, ProviderError, SearchInfo, Timeouts
 from numbers_async._pagination import PAGE_MAX
 
 MakeClient = Callable[..., NumbersClient]
@@ -85,7 +86,8 @@ async def test_short_pages_stop_and_cancel_pages_in_flight(make_client: MakeClie
 async def test_failed_page_cancels_the_others_and_carries_partial_numbers(
     make_client: MakeClient,
 ) -> None:
-    """A page failing for good raises with the pages before it; the ones after are dropped."""
+    """A page failing for good raises with the pages before it; the ones after it, still in
+    flight, are cancelled, not awaited."""
     calls = 0
 
     async def handler(request: httpx.Request) -> httpx.Response:
@@ -94,14 +96,14 @@ async def test_failed_page_cancels_the_others_and_carries_partial_numbers(
         index = calls
         if index == 3:
             return httpx.Response(502)
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0.001 if index < 3 else 10.0)
         return httpx.Response(
             200, json=numbers_body([f"+1{index:04d}{n:06d}" for n in range(PAGE_MAX)])
         )
 
     client = make_client(handler, page_concurrency=5, max_retries=0)
     with pytest.raises(ProviderError) as caught:
-        await client.search("US", limit=1000)
+        await asyncio.wait_for(client.search("US", limit=1000), 5)
     assert len(caught.value.partial_numbers) == 100
 
 
@@ -149,3 +151,40 @@ async def test_page_concurrency_beyond_the_pool_is_held_to_its_connections(engin
         await options_client(client).aclose()
     assert len(numbers) == 3 * connections * PAGE_MAX
     assert server.peak_connections <= connections
+
+
+async def test_a_failed_search_carries_the_pages_received_after_the_failed_one(
+    make_client: MakeClient,
+) -> None:
+    """The second page stalls past the deadline while the four after it arrive: the error
+    carries all five received pages' numbers, in request order (it carried the first page's
+    50 only: the 200 received after the stalled one were dropped)."""
+    server = SlowServer(delay=lambda index: 10.0 if index == 1 else 0.001)
+    finished: list[SearchInfo] = []
+    hook = SimpleNamespace(search_finished=finished.append)
+    client = make_client(server, page_concurrency=5, deadline=0.5, hooks=[hook])
+    with pytest.raises(APITimeoutError) as caught:
+        await client.search("US", limit=300)
+    prefixes = [number.phone_number[2:6] for number in caught.value.partial_numbers]
+    assert prefixes == ["0000"] * 50 + [f"{index:04d}" for index in (2, 3, 4, 5) for _ in range(50)]
+    assert finished[0].returned == 250  # what the hooks see the caller got
+
+
+async def test_a_failed_stream_carries_only_the_pages_it_never_yielded(
+    make_client: MakeClient,
+) -> None:
+    """The same stall in an iter_search reading 5 pages ahead: the reader has the first page;
+    the error carries the four received after the stalled one, which it never yielded."""
+    server = SlowServer(delay=lambda index: 10.0 if index == 1 else 0.001)
+    client = make_client(server, deadline=0.5)
+    read: list[str] = []
+
+    async def read_all() -> None:
+        async for number in client.iter_search("US", limit=300, page_concurrency=5):
+            read.append(number.phone_number[2:6])
+
+    with pytest.raises(APITimeoutError) as caught:
+        await read_all()
+    assert read == ["0000"] * 50
+    prefixes = [number.phone_number[2:6] for number in caught.value.partial_numbers]
+    assert prefixes == [f"{index:04d}" for index in (2, 3, 4, 5) for _ in range(50)]
