@@ -301,7 +301,11 @@ class NumbersClient:
             try:
                 await waiter
             except BaseException as error:
-                requester.turn_refused(waiter, error, self._deadline, task)
+                try:
+                    requester.turn_refused(waiter, error, self._deadline, task)
+                except NumbersError as refused:  # no turn came: the hooks see it all the same
+                    self._pager(Query(*checked), 1).refused(refused)
+                    raise
                 raise
             finally:
                 requester.turn_waited(task)

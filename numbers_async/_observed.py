@@ -34,6 +34,17 @@ class ObservedPager(Pager):
         self.search = search
         self._hooks = hooks
 
+    def refused(self, error: BaseException) -> None:
+        """The search ended with ``error`` before its first request (it waited for its turn
+        past the pool timeout or its deadline, or its client closed): the hooks see it start
+        and finish, as an operator counting failed searches must."""
+        search = self.search
+        for started in self._hooks.search_started:
+            started(search)
+        search.error = error
+        for finished in self._hooks.search_finished:
+            finished(search)
+
     async def pages(self) -> AsyncGenerator[list[AvailableNumber], None]:
         search = self.search
         for started in self._hooks.search_started:

@@ -116,7 +116,8 @@ class Hooks:
     it would never run)."""
 
     def search_started(self, search: SearchInfo) -> None:
-        """A search sends its first request."""
+        """A search sends its first request, or ends before any (refused a turn:
+        ``search_finished`` follows at once with its ``error``)."""
 
     def request_sent(self, attempt: AttemptInfo) -> None:
         """An HTTP request is about to be sent."""

@@ -20,6 +20,7 @@ from numbers_async import (
     InvalidRequestError,
     NumbersClient,
     RetryPolicy,
+    SearchInfo,
     SearchResult,
     Timeouts,
     _request,
@@ -156,6 +157,50 @@ async def test_closing_the_client_ends_the_searches_waiting_their_turn(
     outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2)
     assert [type(outcome) for outcome in outcomes] == [ClientClosedError] * 6
     assert held.requests == 3
+
+
+class Outcomes:
+    """Hooks recording each search's start and its error's class at its finish."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def search_started(self, search: SearchInfo) -> None:
+        self.events.append("started")
+
+    def search_finished(self, search: SearchInfo) -> None:
+        self.events.append(type(search.error).__name__)
+
+
+@pytest.mark.parametrize("ending", ["pool timeout", "deadline", "close"])
+async def test_the_hooks_see_a_search_that_never_got_its_turn(
+    make_client: MakeClient, limit_of_3: None, ending: str
+) -> None:
+    """3 searches hold the turns: a fourth ends waiting (its pool timeout, its deadline, its
+    client closed) and the hooks see it start and finish with its error (they saw nothing:
+    the overload failures an operator most needs counted)."""
+    held, outcomes = Held(), Outcomes()
+    client = make_client(held, hooks=[outcomes])
+    running = await start_searches(client, 3)
+    endings: dict[str, dict[str, Any]] = {
+        "pool timeout": {"timeout": Timeouts(pool=0.1)},
+        "deadline": {"deadline": 0.1},
+        "close": {},
+    }
+    other = client.with_options(
+        **endings[ending]
+    )  # the waiting search's own settings (and closing)
+    waiting = asyncio.create_task(other.search("US", limit=1))
+    await settle()
+    if ending == "close":
+        await other.aclose()
+    with pytest.raises(ClientClosedError if ending == "close" else APITimeoutError):
+        await asyncio.wait_for(waiting, 2)
+    expected = "ClientClosedError" if ending == "close" else "APITimeoutError"
+    assert outcomes.events == ["started"] * 3 + ["started", expected]
+    assert held.requests == 3
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(*running, return_exceptions=True), 5)
 
 
 async def test_derived_clients_share_the_turns(
@@ -377,6 +422,7 @@ async def test_a_search_whose_only_unfinished_page_sleeps_lets_a_waiting_search_
 
     server = DistinctPages(fail=2)  # the first page comes alone, then three at once
     client = make_client(server, retry_policy=RetryPolicy(sleep=sleep), page_concurrency=3)
+    client._requester.connections = 3  # one search at a time, its three pages at once
     large = asyncio.create_task(client.search("US", limit=200))
     await settle()
     assert len(await asyncio.wait_for(client.search("US", limit=1), 2)) == 1
