@@ -50,7 +50,7 @@ class _Progress:
     SearchInfo holds it) whose traceback holds the caller's frame (_cycles.py). What the
     stream reports of it stays: the plan, and the requests sent."""
 
-    __slots__ = ("closing", "consumer", "pager", "plan", "requests")
+    __slots__ = ("closing", "consumer", "failure", "pager", "plan", "requests")
 
     def __init__(self, pager: ObservedPager) -> None:
         self.pager: ObservedPager | None = pager
@@ -60,6 +60,7 @@ class _Progress:
         # from another task interrupts, as its own step cannot be closed from there.
         self.consumer: asyncio.Task[Any] | None = None
         self.closing = False  # aclose() interrupted it: its CancelledError ends the stream
+        self.failure: str | None = None  # the class of the error that ended it, if one did
 
     def interrupted(self) -> bool:
         """Whether the CancelledError being handled in the consumer is aclose()'s alone (then
@@ -70,9 +71,10 @@ class _Progress:
     def sent(self) -> int:
         return self.requests if self.pager is None else self.pager.requests
 
-    def failed(self) -> None:
+    def failed(self, error: BaseException) -> None:
         assert self.pager is not None
         self.requests, self.pager = self.pager.requests, None
+        self.failure = type(error).__name__
 
 
 class SearchStream(AsyncIterator[AvailableNumber]):
@@ -114,7 +116,7 @@ class SearchStream(AsyncIterator[AvailableNumber]):
             if isinstance(exc, NumbersError):  # pages received after the failed one
                 exc.partial_numbers = list(pager.stranded)
             release_frames(exc)
-            progress.failed()
+            progress.failed(exc)
             del pager  # this frame stays in the traceback: it must not lead back to the error
             raise
 
@@ -122,6 +124,12 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         return self
 
     def __anext__(self) -> Awaitable[AvailableNumber]:
+        failure = self._progress.failure
+        if failure is not None:  # not StopAsyncIteration: that would read as a search done
+            raise NumbersError(
+                f"this iter_search stream already ended with {failure} (a step of it cancelled,"
+                " by a timeout around it say, ends it too): start another iter_search"
+            )
         # The generator's own step, no coroutine frame around it to keep (_cycles.py).
         return anext(self._numbers)
 

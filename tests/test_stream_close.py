@@ -8,7 +8,7 @@ from helpers import ENGINES, engine_client, options_client, until
 from helpers import connections_in_use as in_use
 from loopback import LoopbackServer, serve
 
-from numbers_async import AvailableNumber, SearchStream
+from numbers_async import AvailableNumber, BadRequestError, NumbersError, SearchStream
 
 
 async def read_all(stream: SearchStream) -> list[AvailableNumber]:
@@ -66,3 +66,22 @@ async def test_aclose_between_pages_from_another_task_ends_the_stream() -> None:
         assert [number async for number in stream] == []
         assert first.phone_number
         assert server.requests == 1
+
+
+@pytest.mark.parametrize("second_page", ["stall", "400"])
+async def test_a_stream_that_failed_says_so_when_read_again(second_page: str) -> None:
+    """A step cut off by a timeout around ``anext()`` (or a page failing with 400) ends the
+    stream: reading it again raises a NumbersError naming how it ended (it raised
+    StopAsyncIteration, which a loop that goes on after a timeout takes for a search done)."""
+    server = LoopbackServer(script=["ok", second_page], default="stall")
+    async with serve(server), engine_client("httpx", server.base_url, max_retries=0) as client:
+        stream = client.iter_search("US", limit=200)
+        for _ in range(50):
+            await anext(stream)
+        with pytest.raises(TimeoutError if second_page == "stall" else BadRequestError):
+            async with asyncio.timeout(0.5):
+                await anext(stream)
+        ended = "CancelledError" if second_page == "stall" else "BadRequestError"
+        with pytest.raises(NumbersError, match=f"stream already ended with {ended}"):
+            await anext(stream)
+        assert stream.stop_reason is None
