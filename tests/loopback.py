@@ -55,16 +55,23 @@ class Connections:
     def __init__(self) -> None:
         self.connections = 0  # accepted in all
         self.open_connections = 0
+        # The most connections open at once that the client had not hung up: one it closed
+        # while its handler still slept (a response's latency) is not the client's any more.
         self.peak_connections = 0
         self.handlers: set[asyncio.Task[None]] = set()
         self.writers: set[asyncio.StreamWriter] = set()
+        self._readers: dict[asyncio.StreamWriter, asyncio.StreamReader | None] = {}
 
     @contextmanager
-    def accepted(self, writer: asyncio.StreamWriter) -> Iterator[None]:
+    def accepted(
+        self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader | None = None
+    ) -> Iterator[None]:
         """Counts the connection of ``writer`` (in its handler) while open; closes it after."""
         self.connections += 1
         self.open_connections += 1
-        self.peak_connections = max(self.peak_connections, self.open_connections)
+        self._readers[writer] = reader
+        held = sum(read is None or not read.at_eof() for read in self._readers.values())
+        self.peak_connections = max(self.peak_connections, held)
         task = asyncio.current_task()
         assert task is not None
         self.handlers.add(task)
@@ -75,6 +82,7 @@ class Connections:
             self.open_connections -= 1
             self.handlers.discard(task)
             self.writers.discard(writer)
+            del self._readers[writer]
             writer.close()
 
     async def hang_up(self) -> None:
@@ -134,7 +142,7 @@ class LoopbackServer(Connections):
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         answered = 0
         with (
-            self.accepted(writer),
+            self.accepted(writer, reader),
             suppress(asyncio.IncompleteReadError, ConnectionError, TimeoutError),
         ):
             while True:
