@@ -18,9 +18,8 @@ import asyncio
 import base64
 import functools
 import ssl
-import weakref
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import httpx
@@ -30,6 +29,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ._cancel import POOL_TIMED_OUT
 from ._cycles import release_frames
+from ._pool_wait import note_cut_off, was_cut_off
 from ._stale import DISCONNECTED, connection_opened
 
 __all__ = ["AiohttpTransport"]
@@ -41,7 +41,7 @@ def _httpx_error(exc: BaseException) -> httpx.TransportError | None:
         exc = exc.__cause__
     if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, SocketTimeoutError, ...
         connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
-        if connecting and _QueueingConnector.timed_out(asyncio.current_task()):
+        if connecting and was_cut_off(asyncio.current_task()):
             return httpx.PoolTimeout(POOL_TIMED_OUT)
         return (httpx.ConnectTimeout if connecting else httpx.ReadTimeout)(str(exc) or "timed out")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -214,32 +214,17 @@ def _h11_refuses(message: Any) -> str | None:
 
 
 class _QueueingConnector(aiohttp.TCPConnector):
-    """aiohttp's connector, noting the tasks whose wait for a free connection the pool timeout
-    cut off: aiohttp then raises the ConnectionTimeoutError of a connect that timed out, which
-    httpx's pools report as PoolTimeout (an aiohttp release without this private method only
-    loses the distinction)."""
-
-    _cut_off: ClassVar[weakref.WeakSet[asyncio.Task[Any]]] = weakref.WeakSet()
+    """aiohttp's connector, noting a wait for a free connection that was cut off (_pool_wait):
+    aiohttp then raises the ConnectionTimeoutError of a connect that timed out, which httpx's
+    pools report as PoolTimeout (an aiohttp release without this private method only loses the
+    distinction)."""
 
     async def _wait_for_available_connection(self, *args: Any, **kwargs: Any) -> None:
         try:
             await super()._wait_for_available_connection(*args, **kwargs)
-        except asyncio.CancelledError:  # the pool timeout's, or the caller's own
-            task = asyncio.current_task()
-            if task is not None:
-                self._cut_off.add(task)
+        except asyncio.CancelledError:  # the pool timeout's, a deadline's or the caller's
+            note_cut_off()
             raise
-
-    @classmethod
-    def timed_out(cls, task: asyncio.Task[Any] | None) -> bool:
-        """Whether ``task``'s wait for a connection in this attempt was cut off."""
-        return task is not None and task in cls._cut_off
-
-    @classmethod
-    def forget(cls, task: asyncio.Task[Any] | None) -> None:
-        """An attempt of ``task`` starts: no wait of its was cut off yet."""
-        if task is not None:
-            cls._cut_off.discard(task)
 
 
 class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
@@ -279,7 +264,6 @@ class AiohttpTransport(httpx_aiohttp.AiohttpTransport):
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _QueueingConnector.forget(asyncio.current_task())  # an earlier attempt's wait, if any
         response = await _mapped(super().handle_async_request(request))
         response.stream = _MappedStream(cast(httpx.AsyncByteStream, response.stream))
         return response

@@ -43,6 +43,7 @@ import httpx
 
 from ._cycles import release_frames
 from ._handshake import HandshakeWatch
+from ._pool_wait import note_cut_off
 from ._shards import ShardedTransport
 
 T = TypeVar("T")
@@ -166,6 +167,9 @@ class DetachedAttempts:
                     await self._slots.acquire()
             except TimeoutError:
                 raise httpx.PoolTimeout(POOL_TIMED_OUT) from None
+            except asyncio.CancelledError:  # a deadline's, or the caller's: nothing was sent
+                note_cut_off()
+                raise
         else:  # a free slot is taken without waiting: no timer to set and cancel
             await self._slots.acquire()
         if not self._detach:

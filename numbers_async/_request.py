@@ -24,6 +24,7 @@ from ._cycles import own_chain, release_frames
 from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
+from ._pool_wait import attempt_starts, was_cut_off
 from ._retry import RetryPolicy, decide, explain, is_retryable
 from ._stale import StaleConnection
 from ._stale import send as send_watched
@@ -490,6 +491,7 @@ class Requester:
         """One attempt: its page or the error it maps to (returned, for the loop to decide),
         and the response's status (None without a response, _DEADLINE when it passed)."""
         scope = None if deadline_at is None else asyncio.timeout_at(deadline_at)
+        attempt_starts(asyncio.current_task())
         try:
             if scope is None:  # no deadline: no timeout scope to enter and leave
                 response, undecodable = await self._send(built)
@@ -521,7 +523,8 @@ class Requester:
         except TimeoutError:
             if scope is None or not scope.expired():
                 raise
-            return _past_deadline(search, attempt), _DEADLINE
+            sent = attempt - was_cut_off(asyncio.current_task())  # the last one, queued?
+            return _past_deadline(search, attempt, sent), _DEADLINE
         status = response.status_code
         if not response.is_success:
             return error_from_response(response, attempts=attempt), status
@@ -818,10 +821,12 @@ def _deadline_at(search: SearchInfo, loop: asyncio.AbstractEventLoop) -> float |
     return search._deadline_at
 
 
-def _past_deadline(search: SearchInfo, attempts: int) -> APITimeoutError:
-    """The error of a search whose deadline passed (``attempts`` sent for this page)."""
+def _past_deadline(search: SearchInfo, attempts: int, sent: int | None = None) -> APITimeoutError:
+    """The error of a search whose deadline passed (``attempts`` made for this page, ``sent``
+    of them sent: the last may have been waiting for a free connection)."""
     deadline = search.deadline
-    return APITimeoutError(
-        f"the search's deadline ({deadline:g} s) passed after {attempts} attempt(s) of a page",
-        attempts=attempts,
-    )
+    message = f"the search's deadline ({deadline:g} s) passed after {attempts} attempt(s) of a page"
+    if sent is not None and sent < attempts:
+        message += ", the last still waiting for a free connection (never sent)"
+        attempts = sent
+    return APITimeoutError(message, attempts=attempts)

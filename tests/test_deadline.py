@@ -8,7 +8,7 @@ from typing import cast
 
 import httpx
 import pytest
-from helpers import loop_clock, numbers_body, since
+from helpers import engine_client, loop_clock, numbers_body, options_client, since, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import (
@@ -146,3 +146,28 @@ async def test_the_deadline_is_per_search_not_per_client(make_client: MakeClient
     for _ in range(3):
         assert len(await client.search("US", limit=50)) == 50
         await asyncio.sleep(0.15)
+
+
+@pytest.mark.parametrize("engine", ["httpx", "httpx2", "aiohttp", "caller-httpx"])
+async def test_a_deadline_passing_while_a_page_waits_for_a_connection_counts_nothing_sent(
+    engine: str,
+) -> None:
+    """Every connection held by stalled searches: an iter_search's page waits for one until its
+    deadline; the error says it was never sent and the stream counts no request (it said
+    "after 1 attempt(s)" and counted one, though the server received none)."""
+    async with serve(LoopbackServer(default="stall")) as server:
+        client = engine_client(engine, server.base_url, timeout=30)
+        slots = client._requester.connections
+        holders = [asyncio.create_task(client.search("US")) for _ in range(slots)]
+        assert await until(lambda: server.requests == slots)
+        stream = client.with_options(deadline=0.3).iter_search("US")
+        with pytest.raises(APITimeoutError, match="never sent") as caught:
+            await anext(stream)
+        assert caught.value.attempts == 0
+        assert stream.requests == 0
+        assert server.requests == slots
+        for holder in holders:
+            holder.cancel()
+        await asyncio.gather(*holders, return_exceptions=True)
+        await client.aclose()
+        await options_client(client).aclose()
