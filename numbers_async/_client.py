@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import aclosing
 from functools import partial
@@ -89,12 +90,14 @@ class NumbersClient:
     """
 
     __slots__ = (
+        "__weakref__",
         "_deadline",
         "_derived",
         "_min_new_share",
         "_owns_http",
         "_page_concurrency",
         "_requester",
+        "_root",
     )
 
     def __init__(
@@ -129,6 +132,7 @@ class NumbersClient:
         self._min_new_share = check.share("min_new_share", min_new_share)
         self._deadline = check.deadline(deadline)
         self._derived = False
+        self._root: weakref.ref[NumbersClient] | None = None  # a derived client's, see aclose
         if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
             raise InvalidRequestError(
                 "retry_budget",
@@ -205,6 +209,8 @@ class NumbersClient:
 
         Closing the derived client ends its own searches and leaves the pool open; closing
         this (original) client closes the pool and ends the derived clients' searches too.
+        Should this client be dropped unclosed, the last of its derived clients to close
+        closes the pool it owned.
         An invalid option raises ``InvalidRequestError`` (None too, but for ``deadline``, where
         it means no deadline), an unknown one ``UnknownArgumentError`` (also a TypeError).
         """
@@ -241,6 +247,11 @@ class NumbersClient:
         derived._min_new_share = self._min_new_share
         derived._owns_http = False
         derived._derived = True
+        # The original client, when it owns the pool: should it be dropped unclosed, the last
+        # of its derived clients to close closes the pool.
+        derived._root = (
+            self._root if self._derived else weakref.ref(self) if self._owns_http else None
+        )
         derived._requester = parent.derive(policy, request_options)
         mask_like(derived._requester, parent)
         if "timeout" in options:
@@ -391,8 +402,17 @@ class NumbersClient:
         try:
             await self._requester.settle(cancel=self._owns_http, alone=self._derived)
         finally:  # even when aclose() itself is cancelled (a TaskGroup's sibling, wait_for)
-            if self._owns_http:
+            if self._owns_http or self._last_of_an_orphaned_family():
                 await self._requester.http.aclose()
+
+    def _last_of_an_orphaned_family(self) -> bool:
+        """Whether this derived client is the last open one of an original client that owned
+        its pool and was dropped unclosed (``async with NumbersClient(...).with_options(...)``):
+        nothing else could close that pool (its connections stayed open, silently on httpx)."""
+        root = self._root
+        if root is None or root() is not None:
+            return False
+        return all(requester.closed for requester in self._requester.family)
 
     async def __aenter__(self) -> Self:
         return self

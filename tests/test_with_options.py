@@ -5,7 +5,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from helpers import API_KEY, numbers_body
+from helpers import API_KEY, numbers_body, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import (
@@ -139,3 +139,35 @@ async def test_derived_clients_share_the_hooks(make_client: MakeClient) -> None:
 async def test_deadline_none_removes_the_deadline(make_client: MakeClient) -> None:
     client = make_client(lambda request: httpx.Response(200, json=OK)).with_options(deadline=5)
     assert client.with_options(deadline=None)._deadline is None
+
+
+async def test_the_last_derived_client_of_a_dropped_original_closes_its_pool(
+    transport: str,
+) -> None:
+    """``async with NumbersClient(...).with_options(...)``: the original is dropped at once,
+    unclosed; the derived clients then close the pool it owned, the last of them to close (the
+    pool stayed open, its connections with it, silently on httpx)."""
+    async with serve(LoopbackServer()) as server:
+        engine = cast(Transport, transport)
+        async with NumbersClient(API_KEY, base_url=server.base_url, transport=engine).with_options(
+            deadline=5
+        ) as first:
+            second = first.with_options(max_retries=0)
+            await first.search("US", limit=3)
+        assert not first._requester.http.is_closed  # the second still sends over it
+        await second.search("US", limit=3)
+        await second.aclose()
+        assert second._requester.http.is_closed
+        assert await until(lambda: server.open_connections == 0)
+
+
+async def test_a_derived_client_leaves_the_pool_of_an_original_still_held(transport: str) -> None:
+    """While the original is held, closing every derived client leaves its pool open."""
+    async with (
+        serve(LoopbackServer()) as server,
+        NumbersClient(
+            API_KEY, base_url=server.base_url, transport=cast(Transport, transport)
+        ) as client,
+    ):
+        await client.with_options(deadline=5).aclose()
+        assert len(await client.search("US", limit=3)) == 3
