@@ -395,16 +395,16 @@ class Requester:
             built = self._build(request, url, attempt)
             mask_key(built)
             attempt += 1
+            if observed:
+                info = AttemptInfo(search, attempt, built.method, url)
+                for sent in hooks.request_sent:  # one raising: nothing sent, nothing counted
+                    sent(info)
+                if info.extra_headers:
+                    built.headers.update(info.extra_headers)
             self.requests_sent += 1
             search.attempts += 1
             if budget is not None and attempt == 1:
                 budget.deposit()
-            if observed:
-                info = AttemptInfo(search, attempt, built.method, url)
-                for sent in hooks.request_sent:
-                    sent(info)
-                if info.extra_headers:
-                    built.headers.update(info.extra_headers)
             started = time.perf_counter()
             try:
                 outcome, status = await self._attempt(built, asked, attempt, deadline_at, search)

@@ -189,6 +189,28 @@ async def test_a_duck_typed_hook_works_and_a_failing_one_propagates(
         await make_client(ok, hooks=[Broken()]).search("US", limit=1)
 
 
+async def test_a_request_sent_hook_raising_sends_and_counts_nothing(
+    make_client: MakeClient,
+) -> None:
+    """request_sent raising: the caller gets its error, no request went out, and the client
+    counts none (requests_sent counted one the server never received)."""
+    received: list[httpx.Request] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200, json=PAGE)
+
+    class Broken(Hooks):
+        def request_sent(self, attempt: AttemptInfo) -> None:
+            raise RuntimeError("tracer down")
+
+    client = make_client(ok, hooks=[Broken()])
+    with pytest.raises(RuntimeError, match="tracer down"):
+        await client.search("US", limit=1)
+    assert received == []
+    assert client.requests_sent == 0
+
+
 def _attribute_hook(calls: list[int]) -> object:
     """A Hooks subclass whose method is set on the instance."""
 
