@@ -389,9 +389,10 @@ class Requester:
         deadline_at = _deadline_at(search, loop)
         info: AttemptInfo | None = None
         attempt = 0
+        failed_before: str | None = None  # the last retried failure, for a deadline's error
         while True:
             if deadline_at is not None and loop.time() >= deadline_at:
-                raise _past_deadline(search, attempt)
+                raise _with_failed_before(_past_deadline(search, attempt), failed_before)
             built = self._build(request, url, attempt)
             mask_key(built)
             attempt += 1
@@ -434,9 +435,12 @@ class Requester:
             )
             if not decision.retry:
                 note = explain(decision, policy, retry_after)
-                if note is not None and status != _DEADLINE:
+                if status == _DEADLINE:
+                    raise _with_failed_before(outcome, failed_before)
+                if note is not None:
                     outcome.add_note(note)
                 raise outcome
+            failed_before = f"{type(outcome).__name__}: {outcome}"
             release_frames(outcome)  # dropped: its causes' frames must not keep it (_cycles.py)
             if budget is not None:
                 budget.withdraw()
@@ -819,6 +823,14 @@ def _deadline_at(search: SearchInfo, loop: asyncio.AbstractEventLoop) -> float |
     if search._deadline_at is None:
         search._deadline_at = loop.time() + search.deadline
     return search._deadline_at
+
+
+def _with_failed_before(error: NumbersError, failed_before: str | None) -> NumbersError:
+    """``error`` (a deadline's), noting how the attempt before it failed, if one did: the
+    deadline's message alone hid the 502s that ate the search's time."""
+    if failed_before is not None:
+        error.add_note(f"numbers-async: the attempt before it failed with {failed_before}")
+    return error
 
 
 def _past_deadline(search: SearchInfo, attempts: int, sent: int | None = None) -> APITimeoutError:

@@ -8,7 +8,15 @@ from typing import cast
 
 import httpx
 import pytest
-from helpers import engine_client, loop_clock, numbers_body, options_client, since, until
+from helpers import (
+    engine_client,
+    loop_clock,
+    numbers_body,
+    options_client,
+    seed_error,
+    since,
+    until,
+)
 from loopback import LoopbackServer, serve
 
 from numbers_async import (
@@ -89,6 +97,29 @@ async def test_deadline_over_retries_refuses_a_backoff_past_it(make_client: Make
     assert len(sent) == 3
     (note,) = caught.value.__notes__
     assert "would pass the deadline" in note
+
+
+async def test_a_deadline_error_notes_how_the_attempt_before_it_failed(
+    make_client: MakeClient,
+) -> None:
+    """Two 502s, then an attempt stalled past the deadline: its error notes the 502 before it,
+    tracking id and all (it said only "passed after 3 attempt(s) of a page")."""
+    answers = iter([502, 502])
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers, None)
+        if status is None:
+            await asyncio.sleep(10)
+        return httpx.Response(502, json=seed_error(tracking_id="trk_before"))
+
+    client = make_client(
+        handler, deadline=0.5, retry_policy=RetryPolicy(initial_delay=0.01, max_delay=0.01)
+    )
+    with pytest.raises(APITimeoutError, match="passed after 3 attempt") as caught:
+        await client.search("US")
+    (note,) = caught.value.__notes__
+    assert note.startswith("numbers-async: the attempt before it failed with ProviderError: 502")
+    assert "trk_before" in note
 
 
 @pytest.mark.parametrize(
