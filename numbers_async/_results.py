@@ -119,6 +119,8 @@ class SearchStream(AsyncIterator[AvailableNumber]):
             progress.failed(exc)
             del pager  # this frame stays in the traceback: it must not lead back to the error
             raise
+        finally:  # the stream must not keep its last reader's task (nor the task the stream)
+            progress.consumer = None
 
     def __aiter__(self) -> SearchStream:
         return self

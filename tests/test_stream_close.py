@@ -2,6 +2,7 @@
 shutdown handler) ends at once, its requests cancelled, its reader's ``async for`` finished."""
 
 import asyncio
+import weakref
 
 import pytest
 from helpers import ENGINES, engine_client, options_client, until
@@ -85,3 +86,18 @@ async def test_a_stream_that_failed_says_so_when_read_again(second_page: str) ->
         with pytest.raises(NumbersError, match=f"stream already ended with {ended}"):
             await anext(stream)
         assert stream.stop_reason is None
+
+
+@pytest.mark.parametrize("second_page", ["ok", "400"])
+async def test_a_stream_keeps_no_task_that_read_it(second_page: str) -> None:
+    """A stream read to its end (or to its error) in a task, and kept: it holds no reference
+    to that task, nor so to what the task returned or raised."""
+    server = LoopbackServer(script=["ok", second_page, "ok"])
+    async with serve(server), engine_client("httpx", server.base_url, max_retries=0) as client:
+        stream = client.iter_search("US", limit=100)
+        reader = asyncio.create_task(read_all(stream))
+        await asyncio.wait([reader])
+        gone = weakref.ref(reader)
+        del reader
+        assert gone() is None
+        assert stream.pages >= 1
