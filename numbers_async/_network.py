@@ -20,6 +20,8 @@ import ipaddress
 import select
 import socket
 import ssl
+import warnings
+import weakref
 from collections import deque
 from collections.abc import Coroutine, Iterable
 from types import ModuleType
@@ -141,6 +143,9 @@ class AsyncioStream:
         self._errors = errors
         sock = protocol.transport.get_extra_info("socket")
         self._fileno = -1 if sock is None else sock.fileno()
+        self._dropped = weakref.finalize(
+            self, _dropped, protocol.transport, asyncio.get_running_loop()
+        )
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -220,6 +225,7 @@ class AsyncioStream:
         if transport is None:  # the connection was lost meanwhile
             raise self._errors.ConnectError("the connection closed during the TLS handshake")
         protocol.transport = transport
+        self._dropped.detach()  # the TLS stream's now: its socket must outlive this stream
         return AsyncioStream(protocol, self._errors)
 
     def get_extra_info(self, info: str) -> Any:
@@ -385,6 +391,28 @@ def _proxy_pool(engine: ModuleType) -> type[Any]:
             return connection
 
     return ProxyPool
+
+
+def _dropped(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    """A connection dropped unclosed with its pool (a client never closed): the loop keeps its
+    transport reading for ever, socket and all, so it is closed here, then warned of as a socket
+    dropped unclosed is (anyio's streams let the socket go with the pool)."""
+    if transport.is_closing() or loop.is_closed():  # closed, or the process is ending
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        transport.abort()
+    else:  # collected on another thread: the transport is the loop's to close
+        loop.call_soon_threadsafe(transport.abort)
+    warnings.warn(  # after closing: where ResourceWarnings are errors, it raises
+        f"numbers-async: a pooled connection to {transport.get_extra_info('peername')} was "
+        "dropped unclosed: close the NumbersClient (aclose() or async with)",
+        ResourceWarning,
+        stacklevel=1,
+    )
 
 
 class AsyncioBackend:

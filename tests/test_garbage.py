@@ -11,8 +11,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from helpers import ENGINES, SleepRecorder, engine_client, options_client
-from loopback import LoopbackServer, serve_in_thread
+from helpers import ENGINES, SleepRecorder, engine_client, options_client, until
+from loopback import LoopbackServer, serve, serve_in_thread
 
 from numbers_async import (
     APIConnectionError,
@@ -152,3 +152,26 @@ async def test_a_search_failing_while_its_caller_handles_an_error_leaves_that_er
     assert held.tb_next.tb_frame.f_locals == {"mine": "the caller's"}
     assert not isinstance(caught.value, CertificateVerificationError)
     assert caught.value.attempts == 3
+
+
+@pytest.mark.parametrize("engine", ["httpx", "httpx2"])
+async def test_a_client_dropped_unclosed_closes_its_connections(engine: str) -> None:
+    """A client garbage-collected without aclose() (a code path that forgot it): its pooled
+    connections close, each with a ResourceWarning, as a socket dropped unclosed does (the
+    loop kept each reading for ever: 100 clients dropped held 100 connections open)."""
+    server = LoopbackServer()
+    async with serve(server):
+        clients = [engine_client(engine, server.base_url)]
+        await clients[0].search("US", limit=5)
+        assert server.open_connections == 1
+        with pytest.warns(ResourceWarning, match="dropped unclosed: close the NumbersClient"):
+            await dropped(clients)
+        assert await until(lambda: server.open_connections == 0)
+
+
+async def dropped(clients: list[NumbersClient]) -> None:
+    """Drop every client of ``clients``, let the loop run the wake-up of their last responses
+    (which refer to them), and collect what is left."""
+    clients.clear()
+    await asyncio.sleep(0)
+    gc.collect()
