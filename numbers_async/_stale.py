@@ -10,9 +10,11 @@ RFC 9112 §9.3.1 allows resending an idempotent request then. Its cost: about 3 
 request, lost in the noise of a whole search.
 
 So a request that failed on a REUSED connection before its response head came back is resent
-once, at once, on the same attempt: not a retry (no delay, no budget, no hook, the same attempt
-number); a request that failed on a connection opened for it is not, so a server dropping new
-connections (an outage) gets one request per attempt, not two. Which connection a request went
+at once, on the same attempt, and again while it fails so on other pooled connections (a pool of
+many hands the resend another one idle as long: up to the pool's size, each such one then
+closed): not a retry (no delay, no budget, no hook, the same attempt number); a request that
+failed on a connection opened for it is not, so a server dropping new connections (an outage)
+gets one request per attempt, not two. Which connection a request went
 out on, its first trace event tells: httpcore (1.x and 2) reports opening one ("connection.*"),
 or else sending on a pooled one ("http11.*"); on aiohttp a TraceConfig reports it
 (``connection_opened``). An engine that reports neither (a custom transport) is never resent.
