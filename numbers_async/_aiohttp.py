@@ -30,7 +30,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ._cancel import POOL_TIMED_OUT
 from ._cycles import release_frames
 from ._pool_wait import note_cut_off, was_cut_off
-from ._stale import DISCONNECTED, connection_opened
+from ._stale import DISCONNECTED, RESENDING, connection_opened
 
 __all__ = ["AiohttpTransport"]
 
@@ -214,10 +214,19 @@ def _h11_refuses(message: Any) -> str | None:
 
 
 class _QueueingConnector(aiohttp.TCPConnector):
-    """aiohttp's connector, noting a wait for a free connection that was cut off (_pool_wait):
-    aiohttp then raises the ConnectionTimeoutError of a connect that timed out, which httpx's
-    pools report as PoolTimeout (an aiohttp release without this private method only loses the
-    distinction)."""
+    """aiohttp's connector, opening a new connection for a resent request and noting a wait for
+    a free connection that was cut off (_pool_wait): aiohttp then raises the
+    ConnectionTimeoutError of a connect that timed out, which httpx's pools report as
+    PoolTimeout. Both override private methods: an aiohttp release without them only loses
+    these (a resend may meet another stale connection; a pool timeout reads as a connect's)."""
+
+    async def _get(self, *args: Any, **kwargs: Any) -> Any:
+        """A pooled connection, or None for a new one: always None for a request resent because
+        a stale pooled connection lost it (_stale.RESENDING): its pooled siblings, idle as
+        long, are as likely closed."""
+        if RESENDING.get():
+            return None
+        return await super()._get(*args, **kwargs)
 
     async def _wait_for_available_connection(self, *args: Any, **kwargs: Any) -> None:
         try:

@@ -72,6 +72,19 @@ def queued_pool(http: object) -> tuple[int, bool] | None:
     return None
 
 
+def caller_httpx2_slots(http: object) -> int | None:
+    """Requests a caller's ``httpx2.AsyncClient`` (``CallerHttpx2Client.caller_client``) lets
+    into its pool at once, read from httpcore2's pool as from httpcore's (``httpcore_slots``);
+    None where they cannot be read (another transport, a release that moved them)."""
+    caller = getattr(http, "caller_client", None)
+    pool = getattr(getattr(caller, "_transport", None), "_pool", None)
+    most = getattr(pool, "_max_connections", None)
+    kept = getattr(pool, "_max_keepalive_connections", None)
+    if isinstance(most, int) and isinstance(kept, int):
+        return httpcore_slots(most, kept)
+    return None
+
+
 def httpcore_slots(max_connections: int, max_keepalive: int) -> int:
     """Requests let into an httpcore 1.x pool at once (it stores an unbounded limit as
     sys.maxsize): no more than it keeps alive, since past that each released connection is

@@ -132,7 +132,7 @@ class NumbersClient:
         self._min_new_share = check.share("min_new_share", min_new_share)
         self._deadline = check.deadline(deadline)
         self._derived = False
-        self._root: weakref.ref[NumbersClient] | None = None  # a derived client's, see aclose
+        self._root: weakref.ref[Requester] | None = None  # a derived client's, see aclose
         if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
             raise InvalidRequestError(
                 "retry_budget",
@@ -247,10 +247,15 @@ class NumbersClient:
         derived._min_new_share = self._min_new_share
         derived._owns_http = False
         derived._derived = True
-        # The original client, when it owns the pool: should it be dropped unclosed, the last
-        # of its derived clients to close closes the pool.
+        # The original client's requester, when it owns the pool: should it be dropped
+        # unclosed (with any stream of its searches), the last of its derived clients to close
+        # closes the pool.
         derived._root = (
-            self._root if self._derived else weakref.ref(self) if self._owns_http else None
+            self._root
+            if self._derived
+            else weakref.ref(self._requester)
+            if self._owns_http
+            else None
         )
         derived._requester = parent.derive(policy, request_options)
         mask_like(derived._requester, parent)
@@ -408,7 +413,9 @@ class NumbersClient:
     def _last_of_an_orphaned_family(self) -> bool:
         """Whether this derived client is the last open one of an original client that owned
         its pool and was dropped unclosed (``async with NumbersClient(...).with_options(...)``):
-        nothing else could close that pool (its connections stayed open, silently on httpx)."""
+        nothing else could close that pool (its connections stayed open, silently on httpx).
+        The original's requester, not the client, must be gone: a stream of its searches
+        holds it (and uses the pool) after the client is dropped."""
         root = self._root
         if root is None or root() is not None:
             return False

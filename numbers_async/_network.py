@@ -146,6 +146,7 @@ class AsyncioStream:
         self._dropped = weakref.finalize(
             self, _dropped, protocol.transport, asyncio.get_running_loop()
         )
+        self._dropped.atexit = False  # at exit, its loop's end (or the process's) closes it
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -395,18 +396,15 @@ def _proxy_pool(engine: ModuleType) -> type[Any]:
 
 def _dropped(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
     """A connection dropped unclosed with its pool (a client never closed): the loop keeps its
-    transport reading for ever, socket and all, so it is closed here, then warned of as a socket
-    dropped unclosed is (anyio's streams let the socket go with the pool)."""
-    if transport.is_closing() or loop.is_closed():  # closed, or the process is ending
+    transport reading for ever, socket and all, so it is closed (on the loop, at its next turn:
+    the garbage collector runs anywhere, on any thread), then warned of as a socket dropped
+    unclosed is (anyio's streams let the socket go with the pool)."""
+    if transport.is_closing():
         return
     try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        transport.abort()
-    else:  # collected on another thread: the transport is the loop's to close
         loop.call_soon_threadsafe(transport.abort)
+    except RuntimeError:  # the loop is closed: the process is ending, or the loop with it
+        return
     warnings.warn(  # after closing: where ResourceWarnings are errors, it raises
         f"numbers-async: a pooled connection to {transport.get_extra_info('peername')} was "
         "dropped unclosed: close the NumbersClient (aclose() or async with)",

@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 _CUT_OFF: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+_SENT: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # sent in this attempt already
 
 
 def note_cut_off() -> None:
@@ -22,12 +23,24 @@ def note_cut_off() -> None:
         _CUT_OFF.add(task)
 
 
+def note_sent() -> None:
+    """The current task's attempt went out (on a connection that then lost it): a wait for
+    another connection cut off after that does not make the attempt one never sent."""
+    task = asyncio.current_task()
+    if task is not None:
+        _SENT.add(task)
+
+
 def was_cut_off(task: asyncio.Task[Any] | None) -> bool:
-    """Whether ``task``'s wait for a connection in its current attempt was cut off."""
-    return task is not None and task in _CUT_OFF
+    """Whether ``task``'s current attempt, never sent, had its wait for a connection cut off."""
+    return task is not None and task in _CUT_OFF and task not in _SENT
 
 
 def attempt_starts(task: asyncio.Task[Any] | None) -> None:
-    """``task`` starts an attempt: no wait of it was cut off yet."""
-    if _CUT_OFF and task is not None:  # empty but under overload: no weak reference made
+    """``task`` starts an attempt: no wait of it was cut off yet, nothing of it sent."""
+    if task is None:
+        return
+    if _CUT_OFF:  # empty but under overload or after a resend: no weak reference made
         _CUT_OFF.discard(task)
+    if _SENT:
+        _SENT.discard(task)

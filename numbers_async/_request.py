@@ -19,14 +19,14 @@ from ._admission import Admission, Turn
 from ._auth import mask_key
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyTooLarge, read_limited
 from ._budget import RetryLedger
-from ._cancel import POOL_TIMED_OUT, DetachedAttempts, queued_pool
+from ._cancel import POOL_TIMED_OUT, DetachedAttempts, caller_httpx2_slots, queued_pool
 from ._cycles import own_chain, release_frames
 from ._framing import BytesPastTheEnd
 from ._gate import EntryGate
 from ._parse import InvalidBody, parse_numbers
-from ._pool_wait import attempt_starts, was_cut_off
+from ._pool_wait import attempt_starts, note_sent, was_cut_off
 from ._retry import RetryPolicy, decide, explain, is_retryable
-from ._stale import StaleConnection
+from ._stale import MAX_RESENDS, RESENDING, StaleConnection
 from ._stale import send as send_watched
 from ._transports import POOL_SIZE
 from .errors import (
@@ -150,7 +150,10 @@ class Requester:
         self._detached = None if queued is None else DetachedAttempts(queued[0], detach=queued[1])
         self._gate = EntryGate()  # searches and page fetches start in slices (see _gate.py)
         # Requests the pool serves at once (a pool we cannot read: the owned pools' size).
-        self.connections = POOL_SIZE if queued is None else queued[0]
+        if queued is not None:
+            self.connections = queued[0]
+        else:
+            self.connections = caller_httpx2_slots(http) or POOL_SIZE
         self.running_limit = RUNNING_PER_CONNECTION * self.connections  # searches at once
         self._admission = Admission(self.running_limit)
 
@@ -551,16 +554,26 @@ class Requester:
 
         A request a stale keep-alive connection lost is sent once more at once (_stale.py),
         within the same attempt: ``requests_sent`` counts it (the server did receive it),
-        the attempt number, ``SearchInfo.attempts`` and the retry policy do not. Again while
-        the pool hands it other stale ones (each then closed), up to its connections: a pool
-        of many connections (aiohttp's, a caller's) gave the resend another pooled one, idle as
-        long, and 53 of 1,200 searches in bursts after idle gaps failed with max_retries=0."""
+        the attempt number, ``SearchInfo.attempts`` and the retry policy do not. The resend
+        asks the pool for a new connection (``RESENDING``: aiohttp's connector opens one); a
+        pool that hands it another pooled one, lost too, gets it again, up to MAX_RESENDS
+        times: a caller's pool gave the resend another connection idle as long (in bursts
+        after idle gaps, 53 of 1,200 searches failed with max_retries=0 on aiohttp and
+        callers' clients), and a request the server handled before dropping the connection
+        must not go out once per pooled connection."""
         resends = 0
         while True:
             try:
-                return await self._send_once(request)
+                if not resends:
+                    return await self._send_once(request)
+                token = RESENDING.set(True)
+                try:
+                    return await self._send_once(request)
+                finally:
+                    RESENDING.reset(token)
             except StaleConnection as stale:
-                if self.http.is_closed or resends >= self.connections:  # closed meanwhile
+                note_sent()  # the attempt went out: a wait cut off after it is no "never sent"
+                if self.http.is_closed or resends == MAX_RESENDS:  # closed meanwhile
                     raise stale.error from None
             resends += 1
             self.requests_sent += 1

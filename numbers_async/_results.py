@@ -50,7 +50,16 @@ class _Progress:
     SearchInfo holds it) whose traceback holds the caller's frame (_cycles.py). What the
     stream reports of it stays: the plan, and the requests sent."""
 
-    __slots__ = ("closing", "consumer", "failure", "pager", "plan", "requests")
+    __slots__ = (
+        "cancelling",
+        "closing",
+        "consumer",
+        "failure",
+        "left",
+        "pager",
+        "plan",
+        "requests",
+    )
 
     def __init__(self, pager: ObservedPager) -> None:
         self.pager: ObservedPager | None = pager
@@ -60,13 +69,30 @@ class _Progress:
         # from another task interrupts, as its own step cannot be closed from there.
         self.consumer: asyncio.Task[Any] | None = None
         self.closing = False  # aclose() interrupted it: its CancelledError ends the stream
+        self.left: asyncio.Future[None] | None = None  # done once the consumer left the stream
         self.failure: str | None = None  # the class of the error that ended it, if one did
+
+    def interrupt(self, consumer: asyncio.Task[Any]) -> asyncio.Future[None]:
+        """Cancel ``consumer``'s wait in the stream (aclose() from another task); a future done
+        once it has left the stream."""
+        self.closing = True
+        self.left = asyncio.get_running_loop().create_future()
+        consumer.cancel()
+        return self.left
 
     def interrupted(self) -> bool:
         """Whether the CancelledError being handled in the consumer is aclose()'s alone (then
-        taken back, as asyncio.timeout takes its own), not also a cancellation of the task."""
+        taken back, as asyncio.timeout takes its own), not also a cancellation of the task: any
+        other one pending counts as such, even one a task swallowed earlier without the
+        ``uncancel()`` asyncio asks of it (a cancellation is never taken for aclose()'s)."""
         task = asyncio.current_task()
         return self.closing and task is not None and task.uncancel() == 0
+
+    def leave(self) -> None:
+        """The consumer leaves the stream: it holds no task, and aclose() may return."""
+        self.consumer = None
+        if self.left is not None and not self.left.done():
+            self.left.set_result(None)
 
     def sent(self) -> int:
         return self.requests if self.pager is None else self.pager.requests
@@ -120,7 +146,7 @@ class SearchStream(AsyncIterator[AvailableNumber]):
             del pager  # this frame stays in the traceback: it must not lead back to the error
             raise
         finally:  # the stream must not keep its last reader's task (nor the task the stream)
-            progress.consumer = None
+            progress.leave()
 
     def __aiter__(self) -> SearchStream:
         return self
@@ -138,15 +164,15 @@ class SearchStream(AsyncIterator[AvailableNumber]):
     async def aclose(self) -> None:
         """Stop the search: cancel its requests in flight; no request is sent after this.
         From another task than the one waiting in the stream for a page, that wait is
-        interrupted (its requests cancelled) and the stream ends there: its ``async for``
-        finishes as if the numbers had run out."""
+        interrupted (its requests cancelled) and the stream ends there, before this returns:
+        its ``async for`` finishes as if the numbers had run out."""
         progress = self._progress
         consumer = progress.consumer
         running = self._numbers.ag_running  # type: ignore[attr-defined]
         if running and consumer not in (None, asyncio.current_task()):
-            if not progress.closing:
-                progress.closing = True
-                consumer.cancel()
+            left = progress.left if progress.closing else progress.interrupt(consumer)
+            if left is not None:
+                await left
             return
         await self._numbers.aclose()
 

@@ -10,11 +10,11 @@ RFC 9112 §9.3.1 allows resending an idempotent request then. Its cost: about 3 
 request, lost in the noise of a whole search.
 
 So a request that failed on a REUSED connection before its response head came back is resent
-at once, on the same attempt, and again while it fails so on other pooled connections (a pool of
-many hands the resend another one idle as long: up to the pool's size, each such one then
-closed): not a retry (no delay, no budget, no hook, the same attempt number); a request that
-failed on a connection opened for it is not, so a server dropping new connections (an outage)
-gets one request per attempt, not two. Which connection a request went
+at once, on the same attempt, on a new connection where the pool opens one for it, again
+(up to MAX_RESENDS) where the pool hands it another pooled one that fails so too: not a retry
+(no delay, no budget, no hook, the same attempt number); a request that failed on a
+connection opened for it is not, so a server dropping new connections (an outage) gets one
+request per attempt, not two. Which connection a request went
 out on, its first trace event tells: httpcore (1.x and 2) reports opening one ("connection.*"),
 or else sending on a pooled one ("http11.*"); on aiohttp a TraceConfig reports it
 (``connection_opened``). An engine that reports neither (a custom transport) is never resent.
@@ -75,6 +75,17 @@ class _Watch:
         else:
             self.extensions["trace"] = self.chained
 
+
+# Times a lost request is resent within its attempt: once on a new connection where the pool
+# opens one for it (RESENDING), more where a caller's pool hands it other pooled ones, each of
+# which the server may have closed too; few, as a request the server handled before dropping
+# its connection (a worker's crash) looks the same and must not go out once per connection.
+MAX_RESENDS = 3
+
+# Set while a lost request is resent: a pool that would hand it another pooled connection
+# (aiohttp's one connector) opens a new one, as a burst after an idle gap found the pooled
+# ones closed too. The owned httpx and httpx2 pools, of one connection each, mostly do anyway.
+RESENDING: ContextVar[bool] = ContextVar("numbers_async_resending", default=False)
 
 # A weak reference: a connection opened during the request may keep the context for as long as
 # it is pooled (uvloop's transports do), and the watch leads, through the request's trace, back

@@ -161,13 +161,26 @@ def test_unknown_arguments_are_named_without_their_values(args: list[str], named
         ["search", "sk_live_SECRETKEY123456", "--sandbox"],
         ["sandbox", "--seed", "sk_live_SECRETKEY123456"],
         ["sandbox", "--port", "sk_live_SECRETKEY123456"],
+        ["sandbox", "--host", "sk_live_SECRETKEY123456"],
     ],
 )
 def test_the_key_given_as_an_options_value_is_not_repeated(args: list[str]) -> None:
-    """The key typed where a number, a filter or the country goes: status 2, the option named,
-    the value's length given instead of the value (each message quoted it: "got 'sk_...'")."""
+    """The key typed where a number, a filter, the country or a host goes: status 2, the option
+    named, the value's length given instead of the value (each message quoted it: "got
+    'sk_...'")."""
     result = run_main(*args)
     assert result.returncode == USAGE_ERROR
+    assert result.stderr.endswith("a value of 23 characters (not repeated)\n")
+    assert "SECRET" not in result.stderr.upper()
+
+
+def test_the_key_set_as_the_base_url_is_not_repeated() -> None:
+    """The key in NUMBERS_BASE_URL (the two variables swapped): the variable named, its value's
+    length given instead of the value."""
+    env = {**clean_env(), "NUMBERS_BASE_URL": "sk_live_SECRETKEY123456", "NUMBERS_API_KEY": "x"}
+    result = run_main("search", "US", env=env)
+    assert result.returncode == USAGE_ERROR
+    assert "environment variable NUMBERS_BASE_URL: " in result.stderr
     assert result.stderr.endswith("a value of 23 characters (not repeated)\n")
     assert "SECRET" not in result.stderr.upper()
 

@@ -3,10 +3,12 @@
 import asyncio
 from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
+import httpx2
 import pytest
-from helpers import ENGINES, engine_client, numbers_body, options_client, until
+from helpers import API_KEY, ENGINES, engine_client, numbers_body, options_client, until
 from loopback import LoopbackServer, serve
 
 from numbers_async import APITimeoutError, NumbersClient, ProviderError, SearchInfo, Timeouts
@@ -151,6 +153,28 @@ async def test_page_concurrency_beyond_the_pool_is_held_to_its_connections(engin
         await options_client(client).aclose()
     assert len(numbers) == 3 * connections * PAGE_MAX
     assert server.peak_connections <= connections
+
+
+@pytest.mark.parametrize("kind", ["httpx", "httpx2"])
+async def test_page_concurrency_beyond_a_callers_small_pool_is_held_to_it(kind: str) -> None:
+    """A caller's client of 2 connections: a search asking 10 pages at once gets every number
+    (on httpx2 the pool was not read: taken for 100 connections, the search failed itself
+    with PoolTimeout)."""
+    module: Any = httpx2 if kind == "httpx2" else httpx
+    http = module.AsyncClient(limits=module.Limits(max_connections=2, max_keepalive_connections=2))
+    async with serve(LoopbackServer(latency=(0.2, 0.2))) as server:
+        client = NumbersClient(
+            API_KEY,
+            base_url=server.base_url,
+            http_client=http,
+            timeout=Timeouts(connect=5, read=5, pool=0.3),
+            max_retries=0,
+            page_concurrency=10,
+        )
+        async with client, asyncio.timeout(10):
+            assert client._requester.connections == 2
+            assert len(await client.search("US", limit=550)) == 550
+    await http.aclose()
 
 
 async def test_a_failed_search_carries_the_pages_received_after_the_failed_one(

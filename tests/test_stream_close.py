@@ -31,8 +31,8 @@ async def test_aclose_from_another_task_ends_the_stream_its_reader_waits_in(
             reader = asyncio.create_task(read_all(stream))
             assert await until(lambda: server.requests == 1 + window)
             await stream.aclose()
-            async with asyncio.timeout(0.2):
-                assert len(await reader) == 50
+            assert reader.done()  # it left the stream before aclose() returned
+            assert len(reader.result()) == 50
             assert stream.requests == 1 + window
             await asyncio.sleep(0.5)  # a page still to be sent would have gone by now
             assert server.requests == 1 + window
@@ -50,10 +50,34 @@ async def test_a_reader_cancelled_as_well_is_cancelled() -> None:
         stream = client.iter_search("US", limit=100)
         reader = asyncio.create_task(read_all(stream))
         await until(lambda: server.requests == 1)
+        reader.cancel()  # not delivered yet when aclose() interrupts the reader's wait
         await stream.aclose()
-        reader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reader
+
+
+async def test_a_reader_that_once_took_back_a_cancellation_is_not_cancelled_by_aclose() -> None:
+    """The reader's task caught a cancellation earlier and went on, taking it back with
+    ``uncancel()`` as asyncio asks: aclose() elsewhere ends its stream quietly all the same."""
+    server = LoopbackServer(latency=(0.3, 0.3))
+    async with serve(server), engine_client("httpx", server.base_url) as client:
+        stream = client.iter_search("US", limit=100)
+
+        async def reader() -> list[AvailableNumber]:
+            try:
+                await asyncio.sleep(10)  # cancelled below, and carries on
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                assert task is not None
+                task.uncancel()
+            return await read_all(stream)
+
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0)
+        task.cancel()
+        await until(lambda: server.requests == 1)
+        await stream.aclose()
+        assert task.result() == []
 
 
 async def test_aclose_between_pages_from_another_task_ends_the_stream() -> None:

@@ -161,6 +161,24 @@ async def test_the_last_derived_client_of_a_dropped_original_closes_its_pool(
         assert await until(lambda: server.open_connections == 0)
 
 
+async def test_a_derived_client_leaves_the_pool_a_stream_of_the_dropped_original_reads(
+    transport: str,
+) -> None:
+    """The original is dropped while a stream of its searches is read: closing a derived client
+    leaves the pool to the stream (it closed the pool under it: ClientClosedError after 50 of
+    300 numbers)."""
+    async with serve(LoopbackServer()) as server:
+        engine = cast(Transport, transport)
+        original = NumbersClient(API_KEY, base_url=server.base_url, transport=engine)
+        stream, derived = original.iter_search("US", limit=300), original.with_options(deadline=5)
+        del original
+        numbers = [await anext(stream)]
+        await derived.aclose()
+        numbers += [number async for number in stream]
+        assert len(numbers) == 300
+        await derived._requester.http.aclose()  # the pool nobody can close now, closed here
+
+
 async def test_a_derived_client_leaves_the_pool_of_an_original_still_held(transport: str) -> None:
     """While the original is held, closing every derived client leaves its pool open."""
     async with (

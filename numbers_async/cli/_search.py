@@ -58,13 +58,16 @@ def _blame(error: InvalidRequestError, args: argparse.Namespace) -> UsageError:
     variable the value came from when the option was not passed."""
     # The library names the argument at the start of some messages; the prefix says it once.
     message = str(error).removeprefix(f"{error.argument}: ")
+    variable = VARIABLES.get(error.argument)
     given = getattr(args, error.argument, None)
-    if isinstance(given, str):  # the key typed where a filter goes is not repeated
+    from_environment = variable is not None and given is None
+    if from_environment:
+        given = os.environ.get(str(variable))
+    if isinstance(given, str):  # the key typed where a filter or a URL goes is not repeated
         message = message.replace(check.shown(given), quoted(given))
     if error.argument.upper() in ENVIRONMENT:  # the library's environment (any case)
         return UsageError(f"environment variable {error.argument}", message)
-    variable = VARIABLES.get(error.argument)
-    if variable is not None and getattr(args, error.argument, None) is None:
+    if from_environment:
         return UsageError(f"environment variable {variable}", message)
     return UsageError(f"argument {FLAGS.get(error.argument, error.argument)}", message)
 

@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 
-from ._args import SUCCESS, USAGE_ERROR
+from ._args import SUCCESS, USAGE_ERROR, quoted
 from ._extras import load
 
 STOP_WAIT = 1  # seconds Ctrl+C or SIGTERM waits for requests in flight
@@ -21,7 +21,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     uvicorn = load("uvicorn", "numbers-async sandbox")
     if not _is_loopback(args.host):
         return _usage_error(
-            "--host", f"the sandbox serves loopback addresses only, got {args.host}"
+            "--host", f"the sandbox serves loopback addresses only, got {quoted(args.host)}"
         )
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
