@@ -51,7 +51,6 @@ class _Progress:
     stream reports of it stays: the plan, and the requests sent."""
 
     __slots__ = (
-        "cancelling",
         "closing",
         "consumer",
         "failure",
