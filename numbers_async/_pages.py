@@ -30,7 +30,7 @@ class Pager:
     request), then up to ``window`` full-page requests in flight, never more than the numbers
     still missing could fill. Pages still in flight when the search stops are cancelled."""
 
-    __slots__ = ("_fetch", "_query", "_window", "plan", "requests", "stranded")
+    __slots__ = ("_fetch", "_query", "_window", "failing", "plan", "requests", "stranded")
 
     def __init__(self, fetch: Fetch, query: Query, window: int, min_new_share: float) -> None:
         self._fetch = fetch
@@ -41,6 +41,7 @@ class Pager:
         # The new numbers of pages received after the one whose failure ended the search (a
         # stalled page's deadline, say): never yielded, the error still carries them.
         self.stranded: list[AvailableNumber] = []
+        self.failing = False  # an error is on its way out of pages(), its cleanup running
 
     async def _request(self, size: int) -> list[AvailableNumber]:
         self.requests += 1  # counted when it starts: a task cancelled before that sent nothing
@@ -74,6 +75,7 @@ class Pager:
                     pending.append(asyncio.ensure_future(self._request(asked)))
                 page = await pending.popleft()
         except NumbersError:
+            self.failing = True
             self.stranded = _received(pending, seen)[: plan.missing]
             raise
         finally:

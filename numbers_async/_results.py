@@ -73,10 +73,13 @@ class _Progress:
 
     def interrupt(self, consumer: asyncio.Task[Any]) -> asyncio.Future[None]:
         """Cancel ``consumer``'s wait in the stream (aclose() from another task); a future done
-        once it has left the stream."""
-        self.closing = True
+        once it has left the stream. Not while the search's error is on its way out (its
+        pages being cancelled): the cancellation would have replaced it, and the stream ended
+        quietly, the error lost."""
         self.left = asyncio.get_running_loop().create_future()
-        consumer.cancel()
+        if self.pager is None or not self.pager.failing:
+            self.closing = True
+            consumer.cancel()
         return self.left
 
     def interrupted(self) -> bool:
@@ -169,9 +172,7 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         consumer = progress.consumer
         running = self._numbers.ag_running  # type: ignore[attr-defined]
         if running and consumer not in (None, asyncio.current_task()):
-            left = progress.left if progress.closing else progress.interrupt(consumer)
-            if left is not None:
-                await left
+            await (progress.left or progress.interrupt(consumer))
             return
         await self._numbers.aclose()
 

@@ -9,7 +9,8 @@ from helpers import ENGINES, engine_client, options_client, until
 from helpers import connections_in_use as in_use
 from loopback import LoopbackServer, serve
 
-from numbers_async import AvailableNumber, BadRequestError, NumbersError, SearchStream
+from numbers_async import AvailableNumber, BadRequestError, Hooks, NumbersError, SearchStream
+from numbers_async.hooks import AttemptInfo
 
 
 async def read_all(stream: SearchStream) -> list[AvailableNumber]:
@@ -125,3 +126,34 @@ async def test_a_stream_keeps_no_task_that_read_it(second_page: str) -> None:
         del reader
         assert gone() is None
         assert stream.pages >= 1
+
+
+class CloseOnCancelledAttempt(Hooks):
+    """Closes ``stream`` from a task of its own when an attempt ends cancelled: as the search's
+    error is on its way out, its other pages being cancelled."""
+
+    def __init__(self) -> None:
+        self.stream: SearchStream | None = None
+        self.closing: asyncio.Task[None] | None = None
+
+    def attempt_ended(self, attempt: AttemptInfo) -> None:
+        if attempt.cancelled and self.stream is not None and self.closing is None:
+            self.closing = asyncio.get_running_loop().create_task(self.stream.aclose())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_aclose_while_the_search_fails_leaves_the_reader_its_error(engine: str) -> None:
+    """Three pages in flight, the first answered 400 at once, the others stalled: aclose() from
+    another task while the failing stream cancels them leaves the reader its BadRequestError
+    (the stream ended quietly, the error lost, on every engine)."""
+    server = LoopbackServer(script=["ok", "400"], default="stall")
+    closer = CloseOnCancelledAttempt()
+    async with serve(server):
+        client = engine_client(engine, server.base_url, max_retries=0, hooks=[closer])
+        async with client:
+            closer.stream = client.iter_search("US", limit=200, page_concurrency=3)
+            with pytest.raises(BadRequestError):
+                await read_all(closer.stream)
+            assert closer.closing is not None
+            await closer.closing
+        await options_client(client).aclose()
