@@ -32,7 +32,7 @@ class ProxyServer(Connections):
         self.url = ""  # http://127.0.0.1:<port> once started
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with self.accepted(writer), suppress(asyncio.IncompleteReadError, ConnectionError):
+        with self.accepted(writer, reader), suppress(asyncio.IncompleteReadError, ConnectionError):
             head = await reader.readuntil(b"\r\n\r\n")
             self.heads.append(head)
             behaviour = self.script.pop(0) if self.script else "pass"
