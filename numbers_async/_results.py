@@ -172,7 +172,8 @@ class SearchStream(AsyncIterator[AvailableNumber]):
         consumer = progress.consumer
         running = self._numbers.ag_running  # type: ignore[attr-defined]
         if running and consumer not in (None, asyncio.current_task()):
-            await (progress.left or progress.interrupt(consumer))
+            # Shielded: closers share the future, and one cancelled must not cancel it for all.
+            await asyncio.shield(progress.left or progress.interrupt(consumer))
             return
         await self._numbers.aclose()
 

@@ -42,6 +42,26 @@ async def test_aclose_from_another_task_ends_the_stream_its_reader_waits_in(
         await options_client(client).aclose()
 
 
+async def test_a_closer_cancelled_leaves_the_others_closing() -> None:
+    """Two tasks close the stream its reader waits in, and the first is cancelled: the second
+    still returns once the reader has left (they awaited one future, which the first's
+    cancellation cancelled: the second got a CancelledError of nobody's)."""
+    server = LoopbackServer(latency=(0.3, 0.3))
+    async with serve(server), engine_client("httpx", server.base_url) as client:
+        stream = client.iter_search("US", limit=500, page_concurrency=3)
+        reader = asyncio.create_task(read_all(stream))
+        assert await until(lambda: server.requests == 4)
+        first = asyncio.create_task(stream.aclose())
+        second = asyncio.create_task(stream.aclose())
+        await asyncio.sleep(0)  # both wait for the reader to leave
+        first.cancel()
+        await asyncio.wait([first, second])
+        assert first.cancelled()
+        assert second.result() is None
+        assert len(reader.result()) == 50
+        await stream.aclose()  # a later one returns at once too
+
+
 async def test_a_reader_cancelled_as_well_is_cancelled() -> None:
     """aclose() from elsewhere and a cancellation of the reader's own task at once: the
     reader is cancelled (the stream takes back only its own cancellation, as asyncio.timeout
