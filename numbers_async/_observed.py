@@ -38,17 +38,13 @@ class ObservedPager(Pager):
         """The search ended with ``error`` before its first request (it waited for its turn
         past the pool timeout or its deadline, or its client closed): the hooks see it start
         and finish, as an operator counting failed searches must."""
-        search = self.search
-        for started in self._hooks.search_started:
-            started(search)
-        search.error = error
-        for finished in self._hooks.search_finished:
-            finished(search)
+        self._started()
+        self.search.error = error
+        self._finished()
 
     async def pages(self) -> AsyncGenerator[list[AvailableNumber], None]:
         search = self.search
-        for started in self._hooks.search_started:
-            started(search)
+        self._started()
         try:
             async with aclosing(super().pages()) as pages:
                 async for page in pages:
@@ -61,9 +57,18 @@ class ObservedPager(Pager):
             search.returned += len(self.stranded)  # the error carries them to the caller
             raise
         finally:
-            search.pages = self.plan.pages
-            search.requests = self.requests
-            search.stop_reason = self.plan.stop_reason
-            search.exhausted = search.stop_reason in EXHAUSTED_REASONS
-            for finished in self._hooks.search_finished:
-                finished(search)
+            self._finished()
+
+    def _started(self) -> None:
+        for started in self._hooks.search_started:
+            started(self.search)
+
+    def _finished(self) -> None:
+        """The search's outcome recorded on its SearchInfo, and told to the hooks."""
+        search = self.search
+        search.pages = self.plan.pages
+        search.requests = self.requests
+        search.stop_reason = self.plan.stop_reason
+        search.exhausted = search.stop_reason in EXHAUSTED_REASONS
+        for finished in self._hooks.search_finished:
+            finished(search)
